@@ -1,0 +1,232 @@
+"""``otshield <verb>``: the command line.
+
+Verbs: ``decode`` (captures to JSON lines and/or a summary), ``live`` (the same from an
+interface), ``protocols`` (what is decoded, from the registry), ``schema`` (the event JSON
+schema), ``demo`` (build the project's demo capture and decode it).
+Exit codes: 0 done, 1 input problems reported (e.g. truncated capture), 2 usage or fatal errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from otshield import __version__
+from otshield.config import Settings
+from otshield.engine import Engine
+from otshield.errors import OtshieldError
+from otshield.events import AnomalyEvent, Event, event_schema
+from otshield.output import JsonlWriter
+from otshield.summary import SummarySink, print_summary
+
+__all__ = ["main"]
+
+
+def _fanout(sinks: list[Callable[[Event], None]]) -> Callable[[Event], None]:
+    if len(sinks) == 1:
+        return sinks[0]
+
+    def emit(event: Event) -> None:
+        for s in sinks:
+            s(event)
+
+    return emit
+
+
+def _cmd_decode(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from otshield.capture import open_capture
+
+    paths = [Path(p) for p in args.captures]
+    summary = SummarySink()
+    sinks: list[Callable[[Event], None]] = [summary]
+    writer = JsonlWriter(Path(args.output)) if args.output else None
+    if writer is not None:
+        sinks.insert(0, writer)
+    engine = Engine(_fanout(sinks), Settings())
+    problems = 0
+    started = time.perf_counter()
+    show_progress = not args.no_progress and err.is_terminal
+    try:
+        for path in paths:
+            reader = open_capture(path)
+            try:
+                size = path.stat().st_size
+                feed = engine.feed
+                if show_progress:
+                    with Progress(TextColumn("{task.description}"), BarColumn(),
+                                  TextColumn("{task.fields[pkts]:,} packets"),
+                                  TimeRemainingColumn(), console=err, transient=True) as bar:
+                        task = bar.add_task(path.name, total=size, pkts=0)
+                        for i, (ts, lt, data) in enumerate(reader, 1):
+                            feed(ts, lt, data)
+                            if not i & 0x3FFF:
+                                bar.update(task, completed=reader.position, pkts=i)
+                else:
+                    for ts, lt, data in reader:
+                        feed(ts, lt, data)
+            finally:
+                reader.close()
+            if reader.error:
+                problems += 1
+                code = "capture.truncated" if reader.truncated else "capture.corrupt"
+                engine.emit(AnomalyEvent(ts=engine.stats.last_ts, frame=engine.stats.packets,
+                                          code=code, detail=f"{path}: {reader.error}"))
+                err.print(f"[yellow]warning:[/] {path}: {reader.error}; "
+                          f"the {reader.packets:,} packets before that were analysed")
+        engine.finish()
+    finally:
+        if writer is not None:
+            writer.close()
+    elapsed = time.perf_counter() - started
+    if args.summary or writer is None:
+        print_summary(engine.stats, summary, out, elapsed)
+    if writer is not None:
+        n = sum(summary.events.values())
+        err.print(f"wrote {n:,} events to {args.output}/ "
+                  f"({', '.join(p.name for p in writer.paths())})")
+    return 1 if problems else 0
+
+
+def _cmd_live(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from otshield.live import LiveCapture
+
+    summary = SummarySink()
+    sinks: list[Callable[[Event], None]] = [summary]
+    writer = JsonlWriter(Path(args.output)) if args.output else None
+    if writer is not None:
+        sinks.insert(0, writer)
+    engine = Engine(_fanout(sinks), Settings())
+    cap = LiveCapture(args.interface, bpf_filter=args.filter)
+    deadline = time.monotonic() + args.seconds if args.seconds else None
+    started = time.perf_counter()
+    err.print(f"capturing on {args.interface}"
+              + (f" with filter {args.filter!r}" if args.filter else "") + "; Ctrl-C stops")
+    try:
+        for n, (ts, lt, data) in enumerate(cap, 1):
+            engine.feed(ts, lt, data)
+            if (args.count and n >= args.count) or (deadline and time.monotonic() > deadline):
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stats = cap.stats()
+        cap.close()
+        engine.finish()
+        if writer is not None:
+            writer.close()
+    print_summary(engine.stats, summary, out, time.perf_counter() - started)
+    out.print(f"kernel: {stats.received:,} packets received, {stats.dropped:,} dropped")
+    return 0
+
+
+def _cmd_protocols(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from rich.table import Table
+
+    from otshield.protocols.registry import load_registry
+
+    reg = load_registry()
+    rows = [{"name": s.name, "title": s.title, "depth": s.depth,
+             "tcp_ports": sorted(s.tcp_ports), "udp_ports": sorted(s.udp_ports),
+             "events": [str(e.__struct_config__.tag) for e in s.event_types],
+             "anomalies": sorted(s.anomaly_codes)} for s in reg.specs]
+    if args.format == "json":
+        out.print_json(json.dumps(rows))
+        return 0
+    t = Table(title="Protocol decoders", title_justify="left")
+    for col in ("name", "protocol", "depth", "TCP ports", "UDP ports", "anomaly codes"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(str(r["name"]), str(r["title"]), str(r["depth"]),
+                  " ".join(map(str, r["tcp_ports"])), " ".join(map(str, r["udp_ports"])),
+                  str(len(r["anomalies"])))
+    out.print(t)
+    return 0
+
+
+def _cmd_schema(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from otshield.protocols.registry import load_registry
+
+    load_registry()  # imports every decoder so its event types are known
+    sys.stdout.write(json.dumps(event_schema(), indent=2) + "\n")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from otshield.demo import write_demo_capture
+
+    directory = Path(args.directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    capture = directory / "demo-plant.pcap"
+    n = write_demo_capture(capture)
+    err.print(f"wrote the demo capture {capture} ({n} packets)")
+    ns = argparse.Namespace(captures=[str(capture)], output=str(directory / "events"),
+                            summary=True, no_progress=True)
+    return _cmd_decode(ns, out, err)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="otshield", description=(
+        "Passive IT/OT network monitoring: decode industrial and IT protocols from captures "
+        "and live interfaces."))
+    p.add_argument("--version", action="version", version=f"otshield {__version__}")
+    sub = p.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    d = sub.add_parser("decode", help="decode captures into JSON-lines events and a summary",
+                       description="Decode pcap/pcapng files (gzip allowed). Several files are "
+                       "read in order as one stream.")
+    d.add_argument("captures", nargs="+", metavar="CAPTURE")
+    d.add_argument("-o", "--output", metavar="DIR",
+                   help="write one <event type>.jsonl file per event type into DIR")
+    d.add_argument("--summary", action="store_true",
+                   help="print the protocol/flow summary (the default without -o)")
+    d.add_argument("--no-progress", action="store_true", help="no progress bar")
+    d.set_defaults(func=_cmd_decode)
+
+    lv = sub.add_parser("live", help="decode traffic from a network interface (needs root or "
+                        "CAP_NET_RAW)")
+    lv.add_argument("interface")
+    lv.add_argument("-f", "--filter", help="BPF capture filter, e.g. 'tcp port 502'")
+    lv.add_argument("-o", "--output", metavar="DIR", help="write JSON-lines events into DIR")
+    lv.add_argument("-c", "--count", type=int, default=0, help="stop after N packets")
+    lv.add_argument("-s", "--seconds", type=float, default=0.0, help="stop after S seconds")
+    lv.set_defaults(func=_cmd_live)
+
+    pr = sub.add_parser("protocols", help="list protocol decoders, their depth and ports")
+    pr.add_argument("--format", choices=("table", "json"), default="table")
+    pr.set_defaults(func=_cmd_protocols)
+
+    sc = sub.add_parser("schema", help="print the JSON schema of every event type")
+    sc.set_defaults(func=_cmd_schema)
+
+    dm = sub.add_parser("demo", help="build the demo plant capture and decode it")
+    dm.add_argument("--directory", default="otshield-demo",
+                    help="where the capture and events go (default ./otshield-demo)")
+    dm.set_defaults(func=_cmd_demo)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    out = Console()
+    err = Console(stderr=True)
+    try:
+        rc: int = args.func(args, out, err)
+        return rc
+    except OtshieldError as exc:
+        err.print(f"[red]otshield: error:[/] {exc}", highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

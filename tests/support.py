@@ -1,0 +1,120 @@
+"""Shared helpers for tests: the third-party corpus, tshark as an oracle, decoding shortcuts."""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from otshield.engine import decode_file
+from otshield.events import Event
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+PCAPS = SHARED / "data" / "pcaps"
+MANIFEST = PCAPS / "MANIFEST.md"
+
+
+@dataclass(frozen=True)
+class CorpusFile:
+    path: Path
+    protocol: str
+    label: str
+    packets: int
+    main_protocols: str
+
+
+@functools.cache
+def corpus() -> tuple[CorpusFile, ...]:
+    """Every capture listed in ../shared/data/pcaps/MANIFEST.md (empty if absent)."""
+    if not MANIFEST.exists():
+        return ()
+    rows: list[CorpusFile] = []
+    for line in MANIFEST.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("| `"):
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        rel = cells[0].strip("`")
+        if cells[2] == "text" or not (PCAPS / rel).is_file():
+            continue
+        packets = int(cells[3]) if cells[3].isdigit() else 0
+        rows.append(CorpusFile(PCAPS / rel, cells[1], cells[2], packets, cells[5]))
+    return tuple(rows)
+
+
+def corpus_files(protocol: str | None = None, label: str | None = None,
+                 dissected: str | None = None) -> list[CorpusFile]:
+    """Corpus captures filtered by MANIFEST protocol (substring, case-insensitive), label, or a
+    tshark layer name appearing in the 'main protocols' column."""
+    out = []
+    for c in corpus():
+        if protocol and protocol.lower() not in c.protocol.lower():
+            continue
+        if label and c.label != label:
+            continue
+        if dissected and dissected not in c.main_protocols:
+            continue
+        out.append(c)
+    return out
+
+
+def corpus_params(files: Iterable[CorpusFile]) -> list[Any]:
+    """pytest params named by the capture's path relative to the corpus; a single skip param
+    with the reason when the corpus is absent."""
+    files = list(files)
+    if not files:
+        return [pytest.param(None, marks=pytest.mark.skip(
+            reason=f"third-party corpus not found at {PCAPS} (tests read it from ../shared)"))]
+    return [pytest.param(f, id=str(f.path.relative_to(PCAPS))) for f in files]
+
+
+def require_tshark() -> str:
+    exe = shutil.which("tshark")
+    if exe is None:
+        pytest.skip("tshark is not installed (apt-get install tshark); .ci/run installs it")
+    return exe
+
+
+def tshark_fields(path: Path, fields: list[str], display_filter: str = "",
+                  extra: list[str] | None = None) -> list[list[str]]:
+    """Run tshark -T fields and return one row (list of field strings) per displayed packet.
+    The first column is always frame.number. Multi-valued fields are joined with ','."""
+    exe = require_tshark()
+    cmd = [exe, "-n", "-r", str(path), "-T", "fields", "-E", "separator=\t",
+           "-E", "occurrence=a", "-E", "aggregator=,", "-e", "frame.number"]
+    for f in fields:
+        cmd += ["-e", f]
+    if display_filter:
+        cmd += ["-Y", display_filter]
+    cmd += extra or []
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    return [line.split("\t") for line in res.stdout.splitlines() if line]
+
+
+def decode(path: Path | str) -> list[Event]:
+    """All events otshield emits for a capture file."""
+    return decode_file(Path(path))
+
+
+def of_type(events: Iterable[Event], dataset: str) -> list[Any]:
+    return [e for e in events if e.__struct_config__.tag == dataset]
+
+
+def without_position(events: Iterable[Event]) -> list[dict[str, Any]]:
+    """Events as dicts minus packet-position fields (ts, frame, flow counters), for comparing
+    a capture with its re-segmented replay."""
+    import msgspec
+
+    drop = {"ts", "frame", "@timestamp", "start", "packets_to_server", "packets_to_client",
+            "bytes_to_server", "bytes_to_client"}
+    out = []
+    for e in events:
+        d = msgspec.to_builtins(e)
+        out.append({k: v for k, v in d.items() if k not in drop})
+    return out
