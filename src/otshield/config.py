@@ -33,6 +33,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Undecoded stream bytes kept per direction before the decoder is resynchronised."""
     max_pending_requests: int = 256
     """Unanswered requests a session keeps for pairing before it reports ``*.too_many_pending``."""
+    request_timeout: float = 60.0
+    """A request unanswered for this long is reported (``*.unanswered_request``) and dropped."""
     max_fragment_trains: int = 8192
     """IP datagrams being reassembled at once."""
     fragment_timeout: float = 30.0

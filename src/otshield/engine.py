@@ -150,9 +150,9 @@ class Engine:
         if whole is None:
             return False
         p.frag = 0
-        code = decode_l4(whole, 0, len(whole), p.proto, p)
-        if code:
-            self._packet_anomaly(ts, code, p, 0)
+        problem = decode_l4(whole, 0, len(whole), p.proto, p)
+        if problem:
+            self._packet_anomaly(ts, problem, p, 0)
             return False
         return True
 
@@ -231,6 +231,14 @@ class Engine:
                     flow.closing = ts + self.settings.closed_linger
         elif flow.state == "syn_sent" and from_client and flags & _ACK:
             flow.state = "established"
+        if flags & _ACK:
+            # What this packet acknowledges was sent before it: deliver that first.
+            other = streams[1] if from_client else streams[0]
+            if other.ooo:
+                out: list[bytes | int] = []
+                other.ack_beyond(p.ack, out)
+                if out:
+                    self._deliver_items(flow, out, not from_client)
         if payload:
             if stream.next_seq == p.seq and not stream.ooo:
                 stream.next_seq = (p.seq + len(payload)) & MASK
@@ -243,13 +251,6 @@ class Engine:
                                  "retransmitted bytes differ from the held ones", from_client)
                 if items:
                     self._deliver_items(flow, items, from_client)
-        if flags & _ACK:
-            other = streams[1] if from_client else streams[0]
-            if other.ooo:
-                out: list[bytes | int] = []
-                other.ack_beyond(p.ack, out)
-                if out:
-                    self._deliver_items(flow, out, not from_client)
 
     def _udp(self, ts: float, p: Packet) -> None:
         key = (p.src, p.sport, p.dst, p.dport, 17)
@@ -312,13 +313,13 @@ class Engine:
         tcp = flow.proto == 6
         by_port = reg.tcp_ports if tcp else reg.udp_ports
         if data:
-            flow.pending.append((from_client, data))
+            flow.pending.append((from_client, data, flow.ts, flow.frame))
             flow.pending_bytes += len(data)
         cands = by_port.get(flow.server_port, []) + [
             s for s in by_port.get(flow.client_port, []) if s.name not in
             {c.name for c in by_port.get(flow.server_port, [])}]
         # What the flow has sent so far in this direction, for probes that need a few bytes.
-        head = b"".join(d for fc, d in flow.pending if fc == from_client)
+        head = b"".join(d for fc, d, _, _ in flow.pending if fc == from_client)
         chosen: ProtocolSpec | None = None
         for spec in cands:
             if spec.probe is None or _safe_probe(spec, head, from_client):
@@ -351,7 +352,9 @@ class Engine:
             flow.guess = chosen.name
             return False
         pending, flow.pending, flow.pending_bytes = flow.pending, [], 0
-        for fc, d in pending:
+        now_ts, now_frame = flow.ts, flow.frame
+        for fc, d, ts, frame in pending:
+            flow.ts, flow.frame = ts, frame  # events from held payloads keep their own packet
             if tcp:
                 self._deliver(flow, d, fc)
             else:
@@ -359,6 +362,7 @@ class Engine:
                     flow.session.on_frame(d, fc)
                 except Exception as exc:
                     self._decoder_error(flow, exc, fc)
+        flow.ts, flow.frame = now_ts, now_frame
         return True
 
     def _deliver_items(self, flow: Flow, items: Iterable[bytes | int], from_client: bool) -> None:

@@ -93,7 +93,7 @@ class Event(
     dataset: ClassVar[str] = ""
 
 
-class AnomalyEvent(Event, tag="anomaly", rename=ecs(code="event.code", detail="message")):
+class AnomalyEvent(Event, frozen=True, tag="anomaly", rename=ecs(code="event.code", detail="message")):
     """Something on the wire broke a specification or a limit: a named, never silent, finding.
 
     ``code`` is ``<layer or protocol>.<snake_case>`` (``tcp.gap``, ``dnp3.bad_crc``)."""
@@ -103,7 +103,7 @@ class AnomalyEvent(Event, tag="anomaly", rename=ecs(code="event.code", detail="m
     protocol: str = ""
 
 
-class FlowEvent(Event, tag="flow", rename=ecs(state="flow.state")):
+class FlowEvent(Event, frozen=True, tag="flow", rename=ecs(state="flow.state")):
     """A finished (or evicted, or still open at the end of input) bidirectional flow."""
 
     start: float
@@ -123,7 +123,7 @@ class FlowEvent(Event, tag="flow", rename=ecs(state="flow.state")):
     end_reason: str = ""
 
 
-class ArpEvent(Event, tag="arp", rename=ecs(operation="arp.operation")):
+class ArpEvent(Event, frozen=True, tag="arp", rename=ecs(operation="arp.operation")):
     """An ARP request or reply: the IP-to-MAC facts the inventory needs."""
 
     operation: str

@@ -46,7 +46,8 @@ class Flow:
 
     __slots__ = (
         "anomaly_counts", "bufs", "bytes_c", "bytes_s", "client_ip", "client_key", "client_mac",
-        "client_port", "closing", "community_id", "emit", "errors", "first_ts", "frame", "guess",
+        "client_port", "closing", "community_id", "emit", "errors", "fc", "first_ts", "frame", "fs",
+        "guess",
         "id", "last_ts", "opened_by_client", "pending", "pending_bytes", "pkts_c", "pkts_s", "proto",
         "server_ip",
         "server_key", "server_mac", "server_port", "session", "settings", "spec", "state",
@@ -81,22 +82,35 @@ class Flow:
         self.spec: ProtocolSpec | None = None
         self.session: Session | None = None
         self.guess = ""  # set once detection gave up: the port's guess, or "unknown"
-        self.pending: list[tuple[bool, bytes]] = []  # payloads kept while no decoder has claimed
+        self.pending: list[tuple[bool, bytes, float, int]] = []  # payloads kept while no decoder has claimed
         self.pending_bytes = 0
         self.errors = 0
         self.anomaly_counts: dict[str, int] = {}
+        self.fc: CommonFields | None = None
+        self.fs: CommonFields | None = None
 
     # -- FlowContext -------------------------------------------------------------------------
     def fields(self, from_client: bool) -> CommonFields:
+        # A template per direction is built once per flow; copying it is cheaper than building.
+        t = self.fc if from_client else self.fs
+        d = (self._make_fields(from_client) if t is None else t).copy()
+        d["ts"] = self.ts
+        d["frame"] = self.frame
+        return d
+
+    def _make_fields(self, from_client: bool) -> CommonFields:
+        a = (self.client_ip, self.client_port)
+        b = (self.server_ip, self.server_port)
+        src, dst = (a, b) if from_client else (b, a)
+        d: CommonFields = {"ts": self.ts, "frame": self.frame, "flow_id": self.id,
+                           "community_id": self.community_id, "src_ip": src[0],
+                           "src_port": src[1], "dst_ip": dst[0], "dst_port": dst[1],
+                           "transport": self.transport}
         if from_client:
-            return {"ts": self.ts, "frame": self.frame, "flow_id": self.id,
-                    "community_id": self.community_id, "src_ip": self.client_ip,
-                    "src_port": self.client_port, "dst_ip": self.server_ip,
-                    "dst_port": self.server_port, "transport": self.transport}
-        return {"ts": self.ts, "frame": self.frame, "flow_id": self.id,
-                "community_id": self.community_id, "src_ip": self.server_ip,
-                "src_port": self.server_port, "dst_ip": self.client_ip,
-                "dst_port": self.client_port, "transport": self.transport}
+            self.fc = d
+        else:
+            self.fs = d
+        return d
 
     def anomaly(self, code: str, detail: str, from_client: bool) -> None:
         self.anomaly_counts[code] = self.anomaly_counts.get(code, 0) + 1

@@ -49,7 +49,7 @@ class JsonlWriter:
         return fh
 
     def paths(self) -> list[Path]:
-        return sorted(Path(fh.name) for fh in self._by_tag.values())  # type: ignore[arg-type]
+        return sorted(Path(fh.name) for fh in self._by_tag.values())
 
     def close(self) -> None:
         for fh in self._by_tag.values():
