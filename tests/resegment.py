@@ -27,7 +27,7 @@ def random_sizes(seed: int) -> Splitter:
     rnd = random.Random(seed)
 
     def split(n: int) -> list[int]:
-        sizes = []
+        sizes: list[int] = []
         while sum(sizes) < n:
             sizes.append(rnd.randint(1, 64))
         return sizes

@@ -16,6 +16,7 @@ import struct
 from pathlib import Path
 
 from otshield.pcapwriter import PcapWriter, TcpConversation, ethernet, ipv4, udp_datagram
+from otshield.protocols.dnp3.crc import crc16
 
 __all__ = ["dnp3_crc", "write_demo_capture"]
 
@@ -37,25 +38,9 @@ def modbus(tid: int, unit: int, pdu: bytes) -> bytes:
     return struct.pack("!HHHB", tid, 0, len(pdu) + 1, unit) + pdu
 
 
-def _crc_table() -> list[int]:
-    table = []
-    for i in range(256):
-        crc = i
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA6BC if crc & 1 else crc >> 1
-        table.append(crc)
-    return table
-
-
-_DNP3_CRC = _crc_table()
-
-
 def dnp3_crc(data: bytes) -> bytes:
-    """DNP3 link-layer CRC (IEEE 1815 section 9.2.4.1.7), little-endian on the wire."""
-    crc = 0
-    for b in data:
-        crc = (crc >> 8) ^ _DNP3_CRC[(crc ^ b) & 0xFF]
-    return struct.pack("<H", ~crc & 0xFFFF)
+    """DNP3 link-layer CRC of ``data`` as sent on the wire (low octet first)."""
+    return struct.pack("<H", crc16(data))
 
 
 def dnp3(ctrl: int, dst: int, src: int, tpdu: bytes) -> bytes:
