@@ -36,13 +36,14 @@ def mac_bytes(mac: str) -> bytes:
 def _checksum(data: bytes) -> int:
     if len(data) % 2:
         data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    total: int = sum(struct.unpack(f"!{len(data) // 2}H", data))
     while total >> 16:
         total = (total & 0xFFFF) + (total >> 16)
     return ~total & 0xFFFF
 
 
-def ethernet(src_mac: str, dst_mac: str, ethertype: int, payload: bytes, vlan: int | None = None) -> bytes:
+def ethernet(src_mac: str, dst_mac: str, ethertype: int, payload: bytes,
+             vlan: int | None = None) -> bytes:
     """An Ethernet II frame, optionally 802.1Q tagged."""
     head = mac_bytes(dst_mac) + mac_bytes(src_mac)
     if vlan is not None:
