@@ -524,3 +524,20 @@ def test_c_version_is_much_faster() -> None:
 
     ratio = best(py_decode, PyPacket()) / best(c_decode, CPacket())
     assert ratio > 3, ratio
+
+
+# -- the DNP3 CRC that lives in the same extension -------------------------------------------
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=300), st.data())
+def test_c_dnp3_crc_matches_python(data: bytes, draw: Any) -> None:
+    from otshield.protocols.dnp3.crc import py_crc16
+
+    start = draw.draw(st.integers(0, len(data)))
+    end = draw.draw(st.integers(start, len(data)))
+    assert cnet.dnp3_crc(data, start, end) == py_crc16(data, start, end)
+
+
+def test_c_dnp3_crc_check_value_and_bounds() -> None:
+    assert cnet.dnp3_crc(b"123456789", 0, 9) == 0xEA82  # the published check value
+    with pytest.raises(ValueError):
+        cnet.dnp3_crc(b"abc", 2, 5)

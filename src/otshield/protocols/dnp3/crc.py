@@ -11,9 +11,10 @@ reflected CRC the state after two octets depends only on ``crc ^ (b0 | b1 << 8)`
 
 from __future__ import annotations
 
+import os
 import struct
 
-__all__ = ["BYTE_TABLE", "WORD_TABLE", "crc16", "crc_ok"]
+__all__ = ["BYTE_TABLE", "WORD_TABLE", "crc16", "crc_ok", "py_crc16"]
 
 _POLY_REFLECTED = 0xA6BC
 
@@ -60,6 +61,21 @@ def crc16(data: bytes, start: int = 0, end: int | None = None) -> int:
     if pos < end:
         crc = (crc >> 8) ^ BYTE_TABLE[(crc ^ data[pos]) & 0xFF]
     return crc ^ 0xFFFF
+
+
+py_crc16 = crc16
+"""The pure-Python reference, kept for tests and for installs without the C accelerator."""
+
+if os.environ.get("OTSHIELD_PURE_PYTHON") != "1":
+    try:
+        from otshield._cnetstack import dnp3_crc as _c_crc
+    except ImportError:
+        pass
+    else:
+
+        def crc16(data: bytes, start: int = 0, end: int | None = None) -> int:
+            """DNP3 CRC of ``data[start:end]`` (C implementation)."""
+            return _c_crc(data, start, len(data) if end is None else end)
 
 
 def crc_ok(data: bytes, start: int, end: int) -> bool:
