@@ -31,7 +31,10 @@ Buffer = bytes | bytearray | memoryview
 Depth = Literal["identify", "function", "full"]
 FrameSize = Callable[[bytes], "int | None"]
 """Length of the unit at the head of ``buf`` (header included), or None if more bytes are needed.
-Raises ``Malformed`` when the head cannot be a unit (the engine then resynchronises)."""
+Raising ``Malformed`` reports the anomaly and drops the buffered bytes: framing restarts at the
+next segment. A decoder that can find its next unit itself (Modbus, DNP3 scan for a valid header)
+returns the length of the junk instead, so results do not depend on segmentation, and its session
+reports the skipped bytes."""
 Probe = Callable[[bytes, bool], bool]
 """``probe(first_payload, from_client)``: does this look like my protocol?"""
 
