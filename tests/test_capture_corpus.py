@@ -22,7 +22,6 @@ NOT_CAPTURES = [c for c in corpus() if c.label == "labels"]  # CSV / log files n
 # tshark only needs the frame layer here; skipping the big dissectors makes it ~3x faster
 FAST = ["-o", "frame.generate_md5_hash:TRUE"] + [
     a for p in ("eth", "sll", "null", "wpan", "ip", "ipv6") for a in ("--disable-protocol", p)]
-BENCH = PCAPS / "qut-dnp3" / "Masquerading_testing_frequent_attacker.pcap"
 
 
 @pytest.mark.corpus
