@@ -1,0 +1,254 @@
+"""SMB code tables: commands, dialects, NTSTATUS names, create dispositions, IOCTL codes...
+
+References: [MS-CIFS] 2.2.2.1 (SMB1 commands), 2.2.6 (Trans2 subcommands), 2.2.7 (NT Transact
+functions); [MS-SMB2] 2.2.1 (header, commands, flags), 2.2.3 (dialects), 2.2.3.1 (negotiate
+contexts), 2.2.10 (share types), 2.2.13-14 (create disposition, action), 2.2.31 (IOCTL codes),
+2.2.39 (info types); [MS-FSCC] 2.4 (file information classes), 2.5 (file system information
+classes); [MS-ERREF] 2.3.1 (NTSTATUS values); [MS-BRWS] 2.2 (browser server types).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ANDX_COMMANDS",
+    "CIPHERS",
+    "COMPRESSION_ALGORITHMS",
+    "CREATE_ACTIONS",
+    "CREATE_DISPOSITIONS",
+    "DIALECTS",
+    "FILE_INFO_CLASSES",
+    "FS_INFO_CLASSES",
+    "INFO_TYPES",
+    "IOCTL_CODES",
+    "NTSTATUS",
+    "NT_TRANSACT_FUNCTIONS",
+    "NT_TRANS_UNUSUAL",
+    "SHARE_TYPES",
+    "SIGNING_ALGORITHMS",
+    "SMB1_COMMANDS",
+    "SMB1_SERVICES",
+    "SMB2_COMMANDS",
+    "TRANS2_SUBCOMMANDS",
+    "TRANS2_UNUSUAL",
+    "TRANS_FUNCTIONS",
+    "status_name",
+]
+
+SMB1_COMMANDS: dict[int, str] = {
+    0x00: "CREATE_DIRECTORY", 0x01: "DELETE_DIRECTORY", 0x02: "OPEN", 0x03: "CREATE",
+    0x04: "CLOSE", 0x05: "FLUSH", 0x06: "DELETE", 0x07: "RENAME", 0x08: "QUERY_INFORMATION",
+    0x09: "SET_INFORMATION", 0x0A: "READ", 0x0B: "WRITE", 0x0C: "LOCK_BYTE_RANGE",
+    0x0D: "UNLOCK_BYTE_RANGE", 0x0E: "CREATE_TEMPORARY", 0x0F: "CREATE_NEW",
+    0x10: "CHECK_DIRECTORY", 0x11: "PROCESS_EXIT", 0x12: "SEEK", 0x13: "LOCK_AND_READ",
+    0x14: "WRITE_AND_UNLOCK", 0x1A: "READ_RAW", 0x1B: "READ_MPX", 0x1C: "READ_MPX_SECONDARY",
+    0x1D: "WRITE_RAW", 0x1E: "WRITE_MPX", 0x1F: "WRITE_MPX_SECONDARY", 0x20: "WRITE_COMPLETE",
+    0x21: "QUERY_SERVER", 0x22: "SET_INFORMATION2", 0x23: "QUERY_INFORMATION2",
+    0x24: "LOCKING_ANDX", 0x25: "TRANSACTION", 0x26: "TRANSACTION_SECONDARY", 0x27: "IOCTL",
+    0x28: "IOCTL_SECONDARY", 0x29: "COPY", 0x2A: "MOVE", 0x2B: "ECHO", 0x2C: "WRITE_AND_CLOSE",
+    0x2D: "OPEN_ANDX", 0x2E: "READ_ANDX", 0x2F: "WRITE_ANDX", 0x30: "NEW_FILE_SIZE",
+    0x31: "CLOSE_AND_TREE_DISC", 0x32: "TRANSACTION2", 0x33: "TRANSACTION2_SECONDARY",
+    0x34: "FIND_CLOSE2", 0x35: "FIND_NOTIFY_CLOSE", 0x70: "TREE_CONNECT",
+    0x71: "TREE_DISCONNECT", 0x72: "NEGOTIATE", 0x73: "SESSION_SETUP_ANDX", 0x74: "LOGOFF_ANDX",
+    0x75: "TREE_CONNECT_ANDX", 0x7E: "SECURITY_PACKAGE_ANDX", 0x80: "QUERY_INFORMATION_DISK",
+    0x81: "SEARCH", 0x82: "FIND", 0x83: "FIND_UNIQUE", 0x84: "FIND_CLOSE", 0xA0: "NT_TRANSACT",
+    0xA1: "NT_TRANSACT_SECONDARY", 0xA2: "NT_CREATE_ANDX", 0xA4: "NT_CANCEL", 0xA5: "NT_RENAME",
+    0xC0: "OPEN_PRINT_FILE", 0xC1: "WRITE_PRINT_FILE", 0xC2: "CLOSE_PRINT_FILE",
+    0xC3: "GET_PRINT_QUEUE", 0xD8: "READ_BULK", 0xD9: "WRITE_BULK", 0xDA: "WRITE_BULK_DATA",
+    0xFE: "INVALID", 0xFF: "NO_ANDX_COMMAND",
+}
+
+ANDX_COMMANDS: frozenset[int] = frozenset({0x24, 0x2D, 0x2E, 0x2F, 0x73, 0x74, 0x75, 0xA2})
+"""SMB1 commands whose first words are AndXCommand/AndXOffset ([MS-CIFS] 2.2.3.4)."""
+
+TRANS2_SUBCOMMANDS: dict[int, str] = {
+    0x00: "OPEN2", 0x01: "FIND_FIRST2", 0x02: "FIND_NEXT2", 0x03: "QUERY_FS_INFORMATION",
+    0x04: "SET_FS_INFORMATION", 0x05: "QUERY_PATH_INFORMATION", 0x06: "SET_PATH_INFORMATION",
+    0x07: "QUERY_FILE_INFORMATION", 0x08: "SET_FILE_INFORMATION", 0x09: "FSCTL",
+    0x0A: "IOCTL2", 0x0B: "FIND_NOTIFY_FIRST", 0x0C: "FIND_NOTIFY_NEXT",
+    0x0D: "CREATE_DIRECTORY", 0x0E: "SESSION_SETUP", 0x10: "GET_DFS_REFERRAL",
+    0x11: "REPORT_DFS_INCONSISTENCY",
+}
+
+TRANS2_UNUSUAL: frozenset[int] = frozenset({0x09, 0x0A, 0x0B, 0x0C, 0x0E})
+"""Reserved or obsolete Trans2 subcommands no current client sends ([MS-CIFS] 2.2.6 marks them
+"not implemented"); SESSION_SETUP (0x0E) is the DoublePulsar/EternalBlue channel. Codes outside
+the table are unusual too."""
+
+NT_TRANSACT_FUNCTIONS: dict[int, str] = {
+    0x01: "CREATE", 0x02: "IOCTL", 0x03: "SET_SECURITY_DESC", 0x04: "NOTIFY_CHANGE",
+    0x05: "RENAME", 0x06: "QUERY_SECURITY_DESC", 0x07: "QUERY_QUOTA", 0x08: "SET_QUOTA",
+}
+NT_TRANS_UNUSUAL: frozenset[int] = frozenset({0x00})
+"""Function 0 is not defined; EternalBlue (MS17-010) opens with an NT Transact of function 0 and
+an oversized TotalDataCount."""
+
+SMB2_COMMANDS: dict[int, str] = {
+    0x00: "NEGOTIATE", 0x01: "SESSION_SETUP", 0x02: "LOGOFF", 0x03: "TREE_CONNECT",
+    0x04: "TREE_DISCONNECT", 0x05: "CREATE", 0x06: "CLOSE", 0x07: "FLUSH", 0x08: "READ",
+    0x09: "WRITE", 0x0A: "LOCK", 0x0B: "IOCTL", 0x0C: "CANCEL", 0x0D: "ECHO",
+    0x0E: "QUERY_DIRECTORY", 0x0F: "CHANGE_NOTIFY", 0x10: "QUERY_INFO", 0x11: "SET_INFO",
+    0x12: "OPLOCK_BREAK", 0x13: "SERVER_TO_CLIENT_NOTIFICATION",
+}
+
+DIALECTS: dict[int, str] = {
+    0x0202: "2.0.2", 0x0210: "2.1", 0x0222: "2.2.2", 0x0224: "2.2.4", 0x02FF: "2.???",
+    0x0300: "3.0", 0x0302: "3.0.2", 0x0310: "3.1.0", 0x0311: "3.1.1",
+}
+
+CIPHERS: dict[int, str] = {1: "AES-128-CCM", 2: "AES-128-GCM", 3: "AES-256-CCM", 4: "AES-256-GCM"}
+COMPRESSION_ALGORITHMS: dict[int, str] = {
+    0: "NONE", 1: "LZNT1", 2: "LZ77", 3: "LZ77+Huffman", 4: "Pattern_V1", 5: "LZ4",
+}
+SIGNING_ALGORITHMS: dict[int, str] = {0: "HMAC-SHA256", 1: "AES-CMAC", 2: "AES-GMAC"}
+
+SHARE_TYPES: dict[int, str] = {1: "DISK", 2: "PIPE", 3: "PRINT"}
+
+CREATE_DISPOSITIONS: dict[int, str] = {
+    0: "SUPERSEDE", 1: "OPEN", 2: "CREATE", 3: "OPEN_IF", 4: "OVERWRITE", 5: "OVERWRITE_IF",
+}
+CREATE_ACTIONS: dict[int, str] = {0: "SUPERSEDED", 1: "OPENED", 2: "CREATED", 3: "OVERWRITTEN"}
+
+INFO_TYPES: dict[int, str] = {1: "FILE", 2: "FILESYSTEM", 3: "SECURITY", 4: "QUOTA"}
+
+FILE_INFO_CLASSES: dict[int, str] = {
+    1: "FileDirectoryInformation", 2: "FileFullDirectoryInformation",
+    3: "FileBothDirectoryInformation", 4: "FileBasicInformation", 5: "FileStandardInformation",
+    6: "FileInternalInformation", 7: "FileEaInformation", 8: "FileAccessInformation",
+    9: "FileNameInformation", 10: "FileRenameInformation", 11: "FileLinkInformation",
+    12: "FileNamesInformation", 13: "FileDispositionInformation",
+    14: "FilePositionInformation", 15: "FileFullEaInformation", 16: "FileModeInformation",
+    17: "FileAlignmentInformation", 18: "FileAllInformation", 19: "FileAllocationInformation",
+    20: "FileEndOfFileInformation", 21: "FileAlternateNameInformation",
+    22: "FileStreamInformation", 23: "FilePipeInformation", 24: "FilePipeLocalInformation",
+    25: "FilePipeRemoteInformation", 28: "FileCompressionInformation",
+    29: "FileObjectIdInformation", 32: "FileQuotaInformation",
+    33: "FileReparsePointInformation", 34: "FileNetworkOpenInformation",
+    35: "FileAttributeTagInformation", 37: "FileIdBothDirectoryInformation",
+    38: "FileIdFullDirectoryInformation", 39: "FileValidDataLengthInformation",
+    40: "FileShortNameInformation", 64: "FileDispositionInformationEx",
+    65: "FileRenameInformationEx",
+}
+FS_INFO_CLASSES: dict[int, str] = {
+    1: "FileFsVolumeInformation", 2: "FileFsLabelInformation", 3: "FileFsSizeInformation",
+    4: "FileFsDeviceInformation", 5: "FileFsAttributeInformation",
+    6: "FileFsControlInformation", 7: "FileFsFullSizeInformation",
+    8: "FileFsObjectIdInformation", 11: "FileFsSectorSizeInformation",
+}
+
+IOCTL_CODES: dict[int, str] = {
+    0x00060194: "FSCTL_DFS_GET_REFERRALS",
+    0x000601B0: "FSCTL_DFS_GET_REFERRALS_EX",
+    0x00090000: "FSCTL_REQUEST_OPLOCK_LEVEL_1",
+    0x0009009C: "FSCTL_GET_OBJECT_ID",
+    0x000900A4: "FSCTL_SET_REPARSE_POINT",
+    0x000900A8: "FSCTL_GET_REPARSE_POINT",
+    0x000900C0: "FSCTL_CREATE_OR_GET_OBJECT_ID",
+    0x000900C4: "FSCTL_SET_SPARSE",
+    0x000940CF: "FSCTL_QUERY_ALLOCATED_RANGES",
+    0x000980C8: "FSCTL_SET_ZERO_DATA",
+    0x00098208: "FSCTL_FILE_LEVEL_TRIM",
+    0x00110018: "FSCTL_PIPE_WAIT",
+    0x0011400C: "FSCTL_PIPE_PEEK",
+    0x0011C017: "FSCTL_PIPE_TRANSCEIVE",
+    0x00140078: "FSCTL_SRV_REQUEST_RESUME_KEY",
+    0x001401D4: "FSCTL_LMR_REQUEST_RESILIENCY",
+    0x001401FC: "FSCTL_QUERY_NETWORK_INTERFACE_INFO",
+    0x00140204: "FSCTL_VALIDATE_NEGOTIATE_INFO",
+    0x00144064: "FSCTL_SRV_ENUMERATE_SNAPSHOTS",
+    0x001440F2: "FSCTL_SRV_COPYCHUNK",
+    0x001441BB: "FSCTL_SRV_READ_HASH",
+    0x001480F2: "FSCTL_SRV_COPYCHUNK_WRITE",
+}
+
+NTSTATUS: dict[int, str] = {
+    0x00000000: "STATUS_SUCCESS",
+    0x00000103: "STATUS_PENDING",
+    0x0000010B: "STATUS_NOTIFY_CLEANUP",
+    0x0000010C: "STATUS_NOTIFY_ENUM_DIR",
+    0x80000005: "STATUS_BUFFER_OVERFLOW",
+    0x80000006: "STATUS_NO_MORE_FILES",
+    0x8000002D: "STATUS_STOPPED_ON_SYMLINK",
+    0xC0000001: "STATUS_UNSUCCESSFUL",
+    0xC0000002: "STATUS_NOT_IMPLEMENTED",
+    0xC0000003: "STATUS_INVALID_INFO_CLASS",
+    0xC0000004: "STATUS_INFO_LENGTH_MISMATCH",
+    0xC0000008: "STATUS_INVALID_HANDLE",
+    0xC000000D: "STATUS_INVALID_PARAMETER",
+    0xC000000E: "STATUS_NO_SUCH_DEVICE",
+    0xC000000F: "STATUS_NO_SUCH_FILE",
+    0xC0000010: "STATUS_INVALID_DEVICE_REQUEST",
+    0xC0000011: "STATUS_END_OF_FILE",
+    0xC0000016: "STATUS_MORE_PROCESSING_REQUIRED",
+    0xC0000022: "STATUS_ACCESS_DENIED",
+    0xC0000023: "STATUS_BUFFER_TOO_SMALL",
+    0xC0000033: "STATUS_OBJECT_NAME_INVALID",
+    0xC0000034: "STATUS_OBJECT_NAME_NOT_FOUND",
+    0xC0000035: "STATUS_OBJECT_NAME_COLLISION",
+    0xC0000039: "STATUS_OBJECT_PATH_INVALID",
+    0xC000003A: "STATUS_OBJECT_PATH_NOT_FOUND",
+    0xC000003B: "STATUS_OBJECT_PATH_SYNTAX_BAD",
+    0xC0000043: "STATUS_SHARING_VIOLATION",
+    0xC0000054: "STATUS_FILE_LOCK_CONFLICT",
+    0xC0000055: "STATUS_LOCK_NOT_GRANTED",
+    0xC0000056: "STATUS_DELETE_PENDING",
+    0xC0000061: "STATUS_PRIVILEGE_NOT_HELD",
+    0xC0000064: "STATUS_NO_SUCH_USER",
+    0xC000006A: "STATUS_WRONG_PASSWORD",
+    0xC000006D: "STATUS_LOGON_FAILURE",
+    0xC000006E: "STATUS_ACCOUNT_RESTRICTION",
+    0xC000006F: "STATUS_INVALID_LOGON_HOURS",
+    0xC0000070: "STATUS_INVALID_WORKSTATION",
+    0xC0000071: "STATUS_PASSWORD_EXPIRED",
+    0xC0000072: "STATUS_ACCOUNT_DISABLED",
+    0xC000007F: "STATUS_DISK_FULL",
+    0xC000009A: "STATUS_INSUFFICIENT_RESOURCES",
+    0xC00000A5: "STATUS_BAD_IMPERSONATION_LEVEL",
+    0xC00000AC: "STATUS_PIPE_NOT_AVAILABLE",
+    0xC00000AD: "STATUS_INVALID_PIPE_STATE",
+    0xC00000AE: "STATUS_PIPE_BUSY",
+    0xC00000B0: "STATUS_PIPE_DISCONNECTED",
+    0xC00000B1: "STATUS_PIPE_CLOSING",
+    0xC00000B5: "STATUS_IO_TIMEOUT",
+    0xC00000BA: "STATUS_FILE_IS_A_DIRECTORY",
+    0xC00000BB: "STATUS_NOT_SUPPORTED",
+    0xC00000C3: "STATUS_INVALID_NETWORK_RESPONSE",
+    0xC00000C9: "STATUS_NETWORK_NAME_DELETED",
+    0xC00000CA: "STATUS_NETWORK_ACCESS_DENIED",
+    0xC00000CC: "STATUS_BAD_NETWORK_NAME",
+    0xC00000D0: "STATUS_REQUEST_NOT_ACCEPTED",
+    0xC00000D9: "STATUS_PIPE_EMPTY",
+    0xC0000101: "STATUS_DIRECTORY_NOT_EMPTY",
+    0xC0000103: "STATUS_NOT_A_DIRECTORY",
+    0xC0000120: "STATUS_CANCELLED",
+    0xC0000128: "STATUS_FILE_CLOSED",
+    0xC000014B: "STATUS_PIPE_BROKEN",
+    0xC000015B: "STATUS_LOGON_TYPE_NOT_GRANTED",
+    0xC000018D: "STATUS_TRUSTED_RELATIONSHIP_FAILURE",
+    0xC000019C: "STATUS_FS_DRIVER_REQUIRED",
+    0xC0000203: "STATUS_USER_SESSION_DELETED",
+    0xC0000205: "STATUS_INSUFF_SERVER_RESOURCES",
+    0xC0000224: "STATUS_PASSWORD_MUST_CHANGE",
+    0xC0000225: "STATUS_NOT_FOUND",
+    0xC0000234: "STATUS_ACCOUNT_LOCKED_OUT",
+    0xC0000257: "STATUS_PATH_NOT_COVERED",
+    0xC000035C: "STATUS_NETWORK_SESSION_EXPIRED",
+    0xC000A100: "STATUS_SMB_BAD_CLUSTER_DIALECT",
+    0xC000A101: "STATUS_SMB_GUEST_LOGON_BLOCKED",
+}
+
+
+def status_name(code: int) -> str:
+    """NTSTATUS name, or its hex value when the table does not know it."""
+    name = NTSTATUS.get(code)
+    return name if name is not None else f"0x{code:08X}"
+
+TRANS_FUNCTIONS: dict[int, str] = {
+    0x0001: "SET_NMPIPE_STATE", 0x0011: "RAW_READ_NMPIPE", 0x0021: "QUERY_NMPIPE_STATE",
+    0x0022: "QUERY_NMPIPE_INFO", 0x0023: "PEEK_NMPIPE", 0x0026: "TRANSACT_NMPIPE",
+    0x0031: "RAW_WRITE_NMPIPE", 0x0036: "READ_NMPIPE", 0x0037: "WRITE_NMPIPE",
+    0x0053: "WAIT_NMPIPE", 0x0054: "CALL_NMPIPE",
+}
+"""SMB1 TRANSACTION setup[0] on a named pipe ([MS-CIFS] 2.2.5); on a mailslot 1 is a write."""
+
+SMB1_SERVICES: dict[str, str] = {"A:": "DISK", "LPT1:": "PRINT", "IPC": "PIPE", "COMM": "COMM"}
+"""TREE_CONNECT_ANDX service strings ([MS-CIFS] 2.2.4.55.1) -> share type."""
