@@ -1,4 +1,4 @@
-"""Throughput and memory of ``otshield decode`` against tshark field extraction, same files, one run.
+"""Throughput and memory of `otshield decode` against tshark field extraction, same files.
 
 Prints packets/s and peak RSS for both tools on:
   * the project's own multi-protocol plant capture at two lengths (memory must not grow with
@@ -72,6 +72,28 @@ def run_otshield(path: Path) -> dict[str, float]:
     return data
 
 
+_READER = """
+import json, sys, time
+from otshield.capture import open_capture
+best = 1e9
+for _ in range(3):
+    t0 = time.perf_counter()
+    with open_capture(sys.argv[1]) as r:
+        for _rec in r:
+            pass
+    best = min(best, time.perf_counter() - t0)
+print(json.dumps({"packets": r.packets, "seconds": best}))
+"""
+
+
+def run_reader(path: Path) -> float:
+    """Records/s of the capture reader alone (best of three)."""
+    res = subprocess.run([*_pin(), sys.executable, "-c", _READER, str(path)],
+                         capture_output=True, text=True, check=True)
+    data = json.loads(res.stdout)
+    return float(data["packets"] / data["seconds"])
+
+
 def run_tshark(path: Path) -> dict[str, float] | None:
     exe = shutil.which("tshark")
     if exe is None:
@@ -83,7 +105,7 @@ def run_tshark(path: Path) -> dict[str, float] | None:
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert proc.stdout is not None
     lines = sum(1 for _ in proc.stdout)
-    _, status, usage = os.wait4(proc.pid, 0)
+    _, _status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - t0
     return {"packets": lines, "seconds": elapsed, "rss_kib": usage.ru_maxrss}
 
@@ -110,14 +132,21 @@ def main() -> int:
     print("| capture | packets | otshield packets/s | otshield peak RSS MiB | tshark packets/s "
           "| tshark peak RSS MiB | speed-up |")
     print("|---|---:|---:|---:|---:|---:|---:|")
+    reader_rate = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         for mult in (1, 4):
             path = Path(tmp) / f"plant-{mult}.pcap"
             write_demo_capture(path, packets=args.packets * mult)
             print(row(f"plant x{mult} (project-made)", run_otshield(path), run_tshark(path)),
                   flush=True)
+            if mult == 1:
+                reader_rate = run_reader(path)
             path.unlink()
+    print(f"\ncapture reader alone (plant x1): {reader_rate:,.0f} records/s")
     if not args.no_corpus:
+        print("\n| capture | packets | otshield packets/s | otshield peak RSS MiB | tshark "
+              "packets/s | tshark peak RSS MiB | speed-up |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
         if not CORPUS.exists():
             print(f"(corpus not found at {CORPUS}: third-party captures skipped)")
         for rel in CORPUS_FILES:

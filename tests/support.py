@@ -41,8 +41,8 @@ def corpus() -> tuple[CorpusFile, ...]:
             continue
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         rel = cells[0].strip("`")
-        if cells[2] == "text" or not (PCAPS / rel).is_file():
-            continue
+        if cells[3] == "-" or not (PCAPS / rel).is_file():
+            continue  # label files, logs and licences have no packet count
         packets = int(cells[3]) if cells[3].isdigit() else 0
         rows.append(CorpusFile(PCAPS / rel, cells[1], cells[2], packets, cells[5]))
     return tuple(rows)

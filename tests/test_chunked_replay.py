@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from resegment import one_byte, random_sizes, resegment
-from support import corpus_files, corpus_params, decode, without_position
 
 from otshield.demo import write_demo_capture
+from resegment import one_byte, random_sizes, resegment
+from support import corpus_files, corpus_params, decode, without_position
 
 # Flow records and gap anomalies legitimately depend on packet counts only through the
 # fields without_position drops.

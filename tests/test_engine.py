@@ -5,8 +5,7 @@ from __future__ import annotations
 import random
 import struct
 
-from enginekit import TOY, FrameList, run, tags, toy_unit
-
+from enginekit import FrameList, run, tags, toy_unit
 from otshield.config import Settings
 from otshield.pcapwriter import TcpConversation, ethernet, ipv4, tcp_segment, udp_datagram
 
@@ -127,7 +126,7 @@ def test_lost_segment_is_a_gap_and_decoding_resumes() -> None:
     conv.advance(True, len(lost))          # never sent: capture loss
     conv.send(True, toy_unit(b"TOY:three"))  # the ACK from the server covers the hole
     conv.close()
-    eng, events = run(fl.frames)
+    _eng, events = run(fl.frames)
     assert [b for b, _ in bodies(events)] == ["TOY:one", "TOY:three"]
     gaps = [a for a in tags(events, "anomaly") if a.code == "tcp.gap"]
     assert len(gaps) == 1 and gaps[0].detail.startswith(f"{len(lost)} bytes")
@@ -240,3 +239,16 @@ def test_idle_flows_time_out_in_packet_time() -> None:
     _, events = run(frames)
     reasons = [f.end_reason for f in tags(events, "flow")]
     assert reasons == ["idle_timeout", "idle_timeout", "end_of_input"]
+
+
+def test_total_out_of_order_budget_is_enforced_across_flows() -> None:
+    fl = FrameList()
+    for n in range(4):  # four flows, each holding data behind a hole that never fills
+        conv = TcpConversation(fl, (f"10.0.0.{n + 1}", 40000), ("10.0.9.9", 7777))  # type: ignore[arg-type]
+        conv.handshake()
+        conv.send_raw(True, toy_unit(b"TOY:" + b"z" * 996), 10)
+    settings = Settings(tcp_max_ooo_bytes_total=2500)
+    eng, events = run(fl.frames, settings)
+    codes = [a.code for a in tags(events, "anomaly")]
+    assert "tcp.reassembly_memory" in codes
+    assert eng._ooo_total == 0  # everything flushed by the end

@@ -5,10 +5,10 @@ from __future__ import annotations
 import ipaddress
 import struct
 
-from enginekit import run, tags, toy_unit
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from enginekit import run, tags, toy_unit
 from otshield.netstack import Packet, decode, format_ip
 from otshield.pcapwriter import ethernet, ipv4, tcp_segment, udp_datagram
 

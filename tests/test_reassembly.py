@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 from hypothesis import given, settings
@@ -76,7 +77,7 @@ def test_any_permutation_with_duplicates_reassembles(data: bytes, isn: int,
     cuts = sorted({rnd.randrange(1, len(data)) for _ in range(rnd.randrange(0, 20))}
                   ) if len(data) > 1 else []
     bounds = [0, *cuts, len(data)]
-    segs = [((isn + a) & MASK, data[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+    segs = [((isn + a) & MASK, data[a:b]) for a, b in itertools.pairwise(bounds)]
     segs += rnd.sample(segs, k=min(len(segs), 3))  # retransmissions
     rnd.shuffle(segs)
     s = TcpStream()

@@ -69,6 +69,8 @@ class Engine:
         self._now = 0.0
         self._next_sweep = 0.0
         self._ooo_limit = self.settings.tcp_max_ooo_bytes_per_direction
+        self._ooo_total_limit = self.settings.tcp_max_ooo_bytes_total
+        self._ooo_total = 0  # out-of-order bytes held across all flows
         self._max_frame = self.settings.max_frame_bytes
         self._max_buffer = self.settings.max_stream_buffer
 
@@ -236,7 +238,9 @@ class Engine:
             other = streams[1] if from_client else streams[0]
             if other.ooo:
                 out: list[bytes | int] = []
+                held = other.ooo_bytes
                 other.ack_beyond(p.ack, out)
+                self._ooo_total += other.ooo_bytes - held
                 if out:
                     self._deliver_items(flow, out, not from_client)
         if payload:
@@ -244,13 +248,31 @@ class Engine:
                 stream.next_seq = (p.seq + len(payload)) & MASK
                 self._deliver(flow, payload, from_client)
             else:
+                held = stream.ooo_bytes
                 items = stream.add(p.seq, payload, self._ooo_limit)
+                self._ooo_total += stream.ooo_bytes - held
+                if self._ooo_total > self._ooo_total_limit:
+                    self._shed_ooo()
                 if stream.overlap_mismatch:
                     stream.overlap_mismatch = False
                     flow.anomaly("tcp.overlap_mismatch",
                                  "retransmitted bytes differ from the held ones", from_client)
                 if items:
                     self._deliver_items(flow, items, from_client)
+
+    def _shed_ooo(self) -> None:
+        """Over the total out-of-order budget: give up the holes of the biggest holders."""
+        holders = sorted(((s.ooo_bytes, f.id, i, f) for f in self.table.flows.values()
+                          if f.streams for i, s in enumerate(f.streams) if s.ooo), reverse=True)
+        for _, _, i, flow in holders:
+            if self._ooo_total <= self._ooo_total_limit // 2:
+                break
+            assert flow.streams is not None
+            stream = flow.streams[i]
+            self._ooo_total -= stream.ooo_bytes
+            flow.anomaly("tcp.reassembly_memory",
+                         "total out-of-order budget reached: holes given up", i == 0)
+            self._deliver_items(flow, stream.flush(), i == 0)
 
     def _udp(self, ts: float, p: Packet) -> None:
         key = (p.src, p.sport, p.dst, p.dport, 17)
@@ -459,6 +481,7 @@ class Engine:
         if flow.streams:
             for i, stream in enumerate(flow.streams):
                 if stream.ooo:
+                    self._ooo_total -= stream.ooo_bytes
                     self._deliver_items(flow, stream.flush(), i == 0)
         if flow.session is not None:
             try:

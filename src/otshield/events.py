@@ -93,7 +93,8 @@ class Event(
     dataset: ClassVar[str] = ""
 
 
-class AnomalyEvent(Event, frozen=True, tag="anomaly", rename=ecs(code="event.code", detail="message")):
+class AnomalyEvent(Event, frozen=True, tag="anomaly",
+                   rename=ecs(code="event.code", detail="message")):
     """Something on the wire broke a specification or a limit: a named, never silent, finding.
 
     ``code`` is ``<layer or protocol>.<snake_case>`` (``tcp.gap``, ``dnp3.bad_crc``)."""

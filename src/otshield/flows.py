@@ -48,7 +48,8 @@ class Flow:
         "anomaly_counts", "bufs", "bytes_c", "bytes_s", "client_ip", "client_key", "client_mac",
         "client_port", "closing", "community_id", "emit", "errors", "fc", "first_ts", "frame", "fs",
         "guess",
-        "id", "last_ts", "opened_by_client", "pending", "pending_bytes", "pkts_c", "pkts_s", "proto",
+        "id", "last_ts", "opened_by_client", "pending", "pending_bytes", "pkts_c", "pkts_s",
+        "proto",
         "server_ip",
         "server_key", "server_mac", "server_port", "session", "settings", "spec", "state",
         "streams", "transport", "ts", "vlan",
@@ -78,11 +79,13 @@ class Flow:
         self.state = "new"
         self.closing = 0.0  # packet time the flow may be closed at (after FIN/RST), 0 = open
         self.streams: list[TcpStream] | None = None
-        self.bufs: list[bytes] = [b"", b""]  # undecoded stream bytes: client->server, server->client
+        # undecoded stream bytes: client->server, server->client
+        self.bufs: list[bytes] = [b"", b""]
         self.spec: ProtocolSpec | None = None
         self.session: Session | None = None
         self.guess = ""  # set once detection gave up: the port's guess, or "unknown"
-        self.pending: list[tuple[bool, bytes, float, int]] = []  # payloads kept while no decoder has claimed
+        # payloads (with their packet time and number) kept while no decoder has claimed
+        self.pending: list[tuple[bool, bytes, float, int]] = []
         self.pending_bytes = 0
         self.errors = 0
         self.anomaly_counts: dict[str, int] = {}

@@ -53,14 +53,8 @@ class Registry:
         self.udp_probers = [s for s in specs if s.probe is not None and s.udp_ports]
 
 
-def _load_module(name: str) -> ProtocolSpec | None:
-    try:
-        module = importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        # Tolerated only while a built-in decoder is still being written.
-        if exc.name == name:
-            return None
-        raise
+def _load_module(name: str) -> ProtocolSpec:
+    module = importlib.import_module(name)
     spec = getattr(module, "SPEC", None)
     if not isinstance(spec, ProtocolSpec):
         raise ConfigError(f"{name} has no SPEC of type ProtocolSpec")
@@ -69,7 +63,7 @@ def _load_module(name: str) -> ProtocolSpec | None:
 
 def load_registry(plugins: bool = True) -> Registry:
     """The built-in decoders and, with ``plugins``, those installed through entry points."""
-    specs = [s for s in (_load_module(n) for n in BUILTIN) if s is not None]
+    specs = [_load_module(n) for n in BUILTIN]
     if plugins:
         for ep in entry_points(group="otshield.protocols"):
             spec = ep.load()

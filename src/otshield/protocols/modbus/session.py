@@ -3,8 +3,8 @@
 Pairing key: (transaction id, unit id), MBAP header (Messaging on TCP/IP Implementation Guide
 V1.0b, 3.1.3: the server copies both into its response). Clients may pipeline requests, so
 several can be pending; the pending map is bounded by ``Settings.max_pending_requests``.
-A request unanswered for ``Settings.request_timeout`` seconds of packet time, or still pending when the
-flow ends, is emitted with ``status="unanswered"``.
+A request unanswered for ``Settings.request_timeout`` seconds of packet time, or still pending
+when the flow ends, is emitted with ``status="unanswered"``.
 """
 
 from __future__ import annotations
