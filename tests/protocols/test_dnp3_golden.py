@@ -215,7 +215,7 @@ def test_golden_json_of_one_exchange(golden: tuple[Path, list[Any]]) -> None:
         "network.transport": "tcp",
         "link_src": MASTER, "link_dst": OUTSTATION, "from_master": True,
         "link_function": "UNCONFIRMED_USER_DATA",
-        "function": "SELECT", "function_code": 3, "seq": 3,
+        "function": "SELECT", "function_class": "control", "function_code": 3, "seq": 3,
         "fir": True, "fin": True, "con": False, "uns": False,
         "objects": [{
             "group": 12, "variation": 1,
@@ -228,7 +228,8 @@ def test_golden_json_of_one_exchange(golden: tuple[Path, list[Any]]) -> None:
         "object_count": 1,
         "fragment_size": 2 + 5 + 13,
     }
-    assert msgspec.json.decode(msgspec.json.encode(ev[7]))["request_function"] == "SELECT"
+    response = msgspec.json.decode(msgspec.json.encode(ev[7]))
+    assert (response["request_function"], response["function_class"]) == ("SELECT", "control")
 
 
 @pytest.mark.parametrize("mode", ["one_octet", "random_1", "random_2"])

@@ -66,7 +66,7 @@ def test_list_identity_over_tcp() -> None:
     item = identity_item(1, 14, 54, 20, 11, 0x3060, 0x12345678, b"1756-L61/B", 3)
     flow = run([(C, encap(0x63)), (S, encap(0x63, cpf((0x000C, item))))])
     (e,) = flow.of("enip")
-    assert e.function == "identify" and e.items == 1 and e.answered
+    assert e.function_class == "identify" and e.items == 1 and e.answered
     assert e.identity.product_name == "1756-L61/B" and e.identity.serial_number == "0x12345678"
     assert e.identity.revision == "20.11"
 
@@ -110,7 +110,7 @@ def test_unconnected_pairing_is_first_in_first_out_per_context() -> None:
     assert (first.attribute, first.status, first.response_size) == (7, 0, 2)
     assert (second.attribute, second.status, second.status_name) == (1, 0x14,
                                                                      "attribute not supported")
-    assert first.function == "identify" and first.class_name == "Identity"
+    assert first.function_class == "identify" and first.class_name == "Identity"
     assert first.enip_command == "SendRRData" and first.sender_context == CTX.hex()
 
 
@@ -175,8 +175,8 @@ def test_unconnected_send_success_and_routing_failure() -> None:
     ok, failed = flow.of("cip")
     assert (ok.service_name, ok.unconnected_send, ok.route_path) == ("Get_Attributes_All", True,
                                                                     "1/0")
-    assert ok.identity.product_name == "ABC" and ok.function == "identify"
-    assert (failed.service_name, failed.function, failed.route_path) == ("Stop", "control", "1/3")
+    assert ok.identity.product_name == "ABC" and ok.function_class == "identify"
+    assert (failed.service_name, failed.function_class, failed.route_path) == ("Stop", "control", "1/3")
     assert (failed.reply_service, failed.status, failed.extended_status) == (0x52, 1, [0x0204])
     assert failed.extended_status_name == "unconnected request timed out"
     assert flow.codes() == []
@@ -194,7 +194,7 @@ def test_multiple_service_packet() -> None:
         "Multiple_Service_Packet", 2, 0x1E)
     assert (a.multiple_index, a.service_name, a.symbol, a.value, a.status) == (0, "Read_Tag", "A",
                                                                                9, 0)
-    assert (b.multiple_index, b.service_name, b.function, b.value, b.status) == (
+    assert (b.multiple_index, b.service_name, b.function_class, b.value, b.status) == (
         1, "Write_Tag", "write", 5, 5)
     flow = run([(C, send_rr(msp)), (S, send_rr(reply(0x0A, 0, multiple([reply(0x4C)]))))])
     assert flow.codes() == ["cip.multiple_count_mismatch"]
@@ -205,7 +205,7 @@ def test_pccc_transaction() -> None:
     flow = run([(C, send_rr(pccc_request(0x0F, 0x1234, 0x80, b"\x01"))),
                 (S, send_rr(pccc_reply(0x0F, 0x1234)))])
     (e,) = flow.of("cip")
-    assert (e.service_name, e.function, e.pccc.function_name, e.pccc.cpu_mode,
+    assert (e.service_name, e.function_class, e.pccc.function_name, e.pccc.cpu_mode,
             e.pccc.status) == ("Execute_PCCC", "control", "change_cpu_mode", "remote_program", 0)
 
 
@@ -226,7 +226,7 @@ def test_orphan_reply_and_encapsulation_error() -> None:
 def test_unanswered_requests_at_close_keep_the_request_time() -> None:
     flow = run([(C, send_rr(request(0x06, logical(0x8E, 0x01))))])
     (e,) = flow.of("cip")
-    assert (e.answered, e.service_name, e.function, e.frame) == (False, "Start", "control", 2)
+    assert (e.answered, e.service_name, e.function_class, e.frame) == (False, "Start", "control", 2)
     assert e.response_time is None
     assert flow.codes() == ["cip.unanswered_request"]
 

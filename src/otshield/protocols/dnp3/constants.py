@@ -32,6 +32,7 @@ __all__ = [
     "FUNCTIONS_ANY_VARIATION",
     "FUNCTIONS_HEADERS_ONLY",
     "FUNCTIONS_NO_RESPONSE",
+    "FUNCTION_CLASSES",
     "IIN_BITS",
     "LINK_PRIMARY",
     "LINK_SECONDARY",
@@ -128,6 +129,47 @@ FUNCTIONS: dict[int, str] = {
     130: "UNSOLICITED_RESPONSE",
     131: "AUTHENTICATE_RESP",
 }
+FUNCTION_CLASSES: dict[str, str] = {
+    "CONFIRM": "other",
+    "READ": "read",
+    "WRITE": "write",
+    "SELECT": "control",
+    "OPERATE": "control",
+    "DIRECT_OPERATE": "control",
+    "DIRECT_OPERATE_NR": "control",
+    "IMMED_FREEZE": "control",
+    "IMMED_FREEZE_NR": "control",
+    "FREEZE_CLEAR": "control",
+    "FREEZE_CLEAR_NR": "control",
+    "FREEZE_AT_TIME": "control",
+    "FREEZE_AT_TIME_NR": "control",
+    "COLD_RESTART": "control",
+    "WARM_RESTART": "control",
+    "INITIALIZE_DATA": "control",
+    "INITIALIZE_APPL": "control",
+    "START_APPL": "control",
+    "STOP_APPL": "control",
+    "SAVE_CONFIG": "program",
+    "ENABLE_UNSOLICITED": "write",
+    "DISABLE_UNSOLICITED": "write",
+    "ASSIGN_CLASS": "write",
+    "DELAY_MEASURE": "diagnostics",
+    "RECORD_CURRENT_TIME": "diagnostics",
+    "OPEN_FILE": "program",
+    "CLOSE_FILE": "program",
+    "DELETE_FILE": "program",
+    "GET_FILE_INFO": "read",
+    "AUTHENTICATE_FILE": "security",
+    "ABORT_FILE": "program",
+    "ACTIVATE_CONFIG": "program",
+    "AUTHENTICATE_REQ": "security",
+    "AUTHENTICATE_REQ_NR": "security",
+    "AUTHENTICATE_RESP": "security",
+}
+"""Function -> class shared by every OT decoder (read, write, control, program, diagnostics,
+security, other): what rules reason about. Restarts and application start/stop change what the
+device does, so they are control; file and configuration operations are program. A response
+takes the class of the request it answers."""
 RESPONSE_FUNCTIONS = frozenset({129, 130, 131})
 """Functions sent by outstations: their header carries the two IIN octets (clause 4)."""
 

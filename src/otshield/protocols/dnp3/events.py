@@ -101,6 +101,8 @@ class Dnp3Event(Event, tag="dnp3", rename=ecs(), frozen=True):
     link_function: str
     """CONFIRMED_USER_DATA or UNCONFIRMED_USER_DATA."""
     function: str
+    function_class: str
+    """read, write, control, program, diagnostics, security or other (a response: its request's)."""
     function_code: int
     seq: int
     """Application sequence number (0-15)."""

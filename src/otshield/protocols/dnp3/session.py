@@ -16,6 +16,7 @@ from otshield.errors import Malformed
 from otshield.protocols.base import FlowContext
 from otshield.protocols.dnp3.constants import (
     BROADCAST_ADDRESSES,
+    FUNCTION_CLASSES,
     FUNCTIONS_NO_RESPONSE,
     LINK_PRIMARY,
     LINK_SECONDARY,
@@ -219,6 +220,7 @@ class Dnp3Session:
             from_master=bool(link.control & 0x80),
             link_function=link_function,
             function=f.function,
+            function_class=FUNCTION_CLASSES.get(request_function or f.function, "other"),
             function_code=code,
             seq=seq,
             fir=fir,

@@ -148,7 +148,7 @@ class EnipEvent(Event, tag="enip", rename=ecs(), frozen=True):
 
     command: int
     command_name: str
-    function: str
+    function_class: str
     """identify (List* commands) or other."""
     session_handle: int
     sender_context: str
@@ -179,7 +179,7 @@ class CipEvent(Event, tag="cip", rename=ecs(), frozen=True):
     service: int
     """Request service code (0x00-0x7F)."""
     service_name: str
-    function: str
+    function_class: str
     """read, write, program, control, identify, diagnostics or other."""
     enip_command: str
     """SendRRData (unconnected) or SendUnitData (connected)."""

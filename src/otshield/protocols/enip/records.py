@@ -120,7 +120,7 @@ def cip_event(fields: CommonFields, tx: CipTransaction, node: Node, detail: Deta
     ext_name = CM_EXTENDED_STATUS.get(extended[0]) if extended and status == 0x01 else None
     return CipEvent(
         **fields, service=node.service,
-        service_name=display_name(node.service, name), function=function,
+        service_name=display_name(node.service, name), function_class=function,
         answered=answered, class_id=class_id,
         class_name=CIP_CLASSES.get(class_id) if class_id is not None else None,
         instance=path.instance, attribute=path.attribute, member=path.member,

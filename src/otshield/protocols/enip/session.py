@@ -272,7 +272,7 @@ class EnipSession:
         flow.emit(EnipEvent(
             **flow.fields(from_client), command=hdr.command,
             command_name=ENCAP_COMMANDS.get(hdr.command, f"0x{hdr.command:04x}"),
-            function="other", session_handle=hdr.session, sender_context=hdr.context.hex(),
+            function_class="other", session_handle=hdr.session, sender_context=hdr.context.hex(),
             status=hdr.status or None,
             status_name=ENCAP_STATUS.get(hdr.status) if hdr.status else None))
 
@@ -316,7 +316,7 @@ class EnipSession:
         flow.emit(EnipEvent(
             **fields, command=command,
             command_name=ENCAP_COMMANDS.get(command, f"0x{command:04x}"),
-            function="identify" if command in _LIST_COMMANDS else "other",
+            function_class="identify" if command in _LIST_COMMANDS else "other",
             session_handle=session, sender_context=base.context.hex(), answered=answered,
             status=status, status_name=ENCAP_STATUS.get(status) if status is not None else None,
             response_time=(flow.ts - req.ts) if answered and req is not None else None,
@@ -407,7 +407,7 @@ class EnipSession:
         flow.emit(EnipEvent(
             **flow.fields(not from_client), command=hdr.command,
             command_name=ENCAP_COMMANDS.get(hdr.command, f"0x{hdr.command:04x}"),
-            function="other", session_handle=hdr.session, sender_context=hdr.context.hex(),
+            function_class="other", session_handle=hdr.session, sender_context=hdr.context.hex(),
             answered=True, status=hdr.status, status_name=ENCAP_STATUS.get(hdr.status),
             request_missing=True))
 
