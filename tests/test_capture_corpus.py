@@ -17,8 +17,10 @@ from otshield.capture import open_capture
 from otshield.errors import NotACaptureError
 from support import PCAPS, CorpusFile, corpus, corpus_params, tshark_fields
 
-CAPTURES = [c for c in corpus() if c.label != "labels"]
-NOT_CAPTURES = [c for c in corpus() if c.label == "labels"]  # CSV / log files next to them
+CAPTURES = list(corpus())
+# The ground-truth CSV and log files that sit next to the captures.
+NOT_CAPTURES = [CorpusFile(p, "", "labels", 0, "") for p in sorted(PCAPS.glob("*/*"))
+                if p.suffix in (".csv", ".log")] if PCAPS.exists() else []
 # tshark only needs the frame layer here; skipping the big dissectors makes it ~3x faster
 FAST = ["-o", "frame.generate_md5_hash:TRUE"] + [
     a for p in ("eth", "sll", "null", "wpan", "ip", "ipv6") for a in ("--disable-protocol", p)]
