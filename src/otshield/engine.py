@@ -168,7 +168,8 @@ class Engine:
                 self._close(f, "evicted")
         src, sport, dst, dport, proto = key
         ckey = key if client_is_src else (dst, dport, src, sport, proto)
-        flow = Flow(self.table.next_id, ckey, ts, self._frame, self.settings, self.emit, opened)
+        flow = Flow(self.table.next_id, ckey, ts, self._frame, self.settings, self._user_sink,
+                    opened, self.stats.anomalies)
         self.table.next_id += 1
         if proto == 6:
             flow.streams = [TcpStream(), TcpStream()]

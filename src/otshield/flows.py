@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import struct
+from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -56,7 +57,8 @@ class Flow:
     )
 
     def __init__(self, fid: int, client_key: FlowKey, ts: float, frame: int, settings: Settings,
-                 emit: Callable[[Event], None], opened_by_client: bool) -> None:
+                 emit: Callable[[Event], None], opened_by_client: bool,
+                 anomaly_counts: Counter[str]) -> None:
         src, sport, dst, dport, proto = client_key
         self.id = fid
         self.client_key = client_key
@@ -88,7 +90,7 @@ class Flow:
         self.pending: list[tuple[bool, bytes, float, int]] = []
         self.pending_bytes = 0
         self.errors = 0
-        self.anomaly_counts: dict[str, int] = {}
+        self.anomaly_counts = anomaly_counts  # the engine's, shared by every flow
         self.fc: CommonFields | None = None
         self.fs: CommonFields | None = None
 
@@ -116,7 +118,7 @@ class Flow:
         return d
 
     def anomaly(self, code: str, detail: str, from_client: bool) -> None:
-        self.anomaly_counts[code] = self.anomaly_counts.get(code, 0) + 1
+        self.anomaly_counts[code] += 1
         self.emit(AnomalyEvent(**self.fields(from_client), code=code, detail=detail,
                                protocol=self.spec.name if self.spec else ""))
 

@@ -1,4 +1,4 @@
-"""Event sinks: JSON lines per event type (Zeek/Suricata-EVE style) and in-memory counting.
+"""The JSON-lines event sink, one file per event type (Zeek/Suricata-EVE style).
 
 Each event type goes to ``<dir>/<event.dataset>.jsonl`` with ECS-aligned field names, one
 record per line, so a SIEM or ``jq`` can take the files as they are.
@@ -6,7 +6,6 @@ record per line, so a SIEM or ``jq`` can take the files as they are.
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
@@ -16,7 +15,9 @@ import msgspec
 from otshield.errors import OtshieldError
 from otshield.events import Event
 
-__all__ = ["EventCounter", "JsonlWriter"]
+__all__ = ["JsonlWriter"]
+
+_FLUSH_AT = 1 << 20
 
 
 class JsonlWriter:
@@ -28,32 +29,42 @@ class JsonlWriter:
         except OSError as exc:
             raise OtshieldError(f"cannot create output directory {directory}: {exc}") from exc
         self.directory = directory
-        self._files: dict[type[Event], BinaryIO] = {}
-        self._by_tag: dict[str, BinaryIO] = {}
-        self._encode = msgspec.json.Encoder().encode
-        self.counts: Counter[str] = Counter()
+        # One buffer per event type's file: events are encoded straight into it.
+        self._bufs: dict[type[Event], bytearray] = {}
+        self._tag_bufs: dict[str, bytearray] = {}
+        self._files: dict[int, BinaryIO] = {}
+        self._encode_into = msgspec.json.Encoder().encode_into
 
     def __call__(self, event: Event) -> None:
-        fh = self._files.get(type(event))
-        if fh is None:
-            fh = self._open(type(event))
-        fh.write(self._encode(event) + b"\n")
+        buf = self._bufs.get(type(event))
+        if buf is None:
+            buf = self._open(type(event))
+        self._encode_into(event, buf, -1)  # appends to the file's buffer
+        buf.append(10)
+        if len(buf) > _FLUSH_AT:
+            self._flush(buf)
 
-    def _open(self, cls: type[Event]) -> BinaryIO:
+    def _open(self, cls: type[Event]) -> bytearray:
         tag = str(cls.__struct_config__.tag)
-        fh = self._by_tag.get(tag)
-        if fh is None:
-            fh = (self.directory / f"{tag}.jsonl").open("wb", buffering=1 << 20)
-            self._by_tag[tag] = fh
-        self._files[cls] = fh
-        return fh
+        buf = self._tag_bufs.get(tag)
+        if buf is None:
+            buf = bytearray()
+            self._tag_bufs[tag] = buf
+            self._files[id(buf)] = (self.directory / f"{tag}.jsonl").open("wb")
+        self._bufs[cls] = buf
+        return buf
+
+    def _flush(self, buf: bytearray) -> None:
+        self._files[id(buf)].write(buf)
+        buf.clear()
 
     def paths(self) -> list[Path]:
-        return sorted(Path(fh.name) for fh in self._by_tag.values())
+        return sorted(self.directory / f"{tag}.jsonl" for tag in self._tag_bufs)
 
     def close(self) -> None:
-        for fh in self._by_tag.values():
-            fh.close()
+        for buf in self._tag_bufs.values():
+            self._flush(buf)
+            self._files[id(buf)].close()
 
     def __enter__(self) -> JsonlWriter:
         return self
@@ -61,18 +72,3 @@ class JsonlWriter:
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
-
-
-class EventCounter:
-    """Counts events per type (and keeps nothing else): the sink behind ``--summary``."""
-
-    def __init__(self) -> None:
-        self.counts: Counter[str] = Counter()
-        self._tags: dict[type[Event], str] = {}
-
-    def __call__(self, event: Event) -> None:
-        cls = type(event)
-        tag = self._tags.get(cls)
-        if tag is None:
-            tag = self._tags[cls] = str(cls.__struct_config__.tag)
-        self.counts[tag] += 1

@@ -176,7 +176,8 @@ def test_unconnected_send_success_and_routing_failure() -> None:
     assert (ok.service_name, ok.unconnected_send, ok.route_path) == ("Get_Attributes_All", True,
                                                                     "1/0")
     assert ok.identity.product_name == "ABC" and ok.function_class == "identify"
-    assert (failed.service_name, failed.function_class, failed.route_path) == ("Stop", "control", "1/3")
+    assert (failed.service_name, failed.function_class, failed.route_path) == (
+        "Stop", "control", "1/3")
     assert (failed.reply_service, failed.status, failed.extended_status) == (0x52, 1, [0x0204])
     assert failed.extended_status_name == "unconnected request timed out"
     assert flow.codes() == []
