@@ -10,10 +10,11 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from flowkit import RecordingFlow
 from otshield.capture import open_capture
 from otshield.config import Settings
 from otshield.engine import Engine, run_capture
-from otshield.events import AnomalyEvent, CommonFields, Event
+from otshield.events import Event
 from otshield.pcapwriter import PcapWriter, TcpConversation, ethernet, ipv4, udp_datagram
 from otshield.protocols.dnp3 import SPEC
 from otshield.protocols.registry import Registry
@@ -154,43 +155,18 @@ def of(events: Iterable[Event], dataset: str) -> list[Any]:
     return [e for e in events if e.__struct_config__.tag == dataset]
 
 
-class FakeFlow:
-    """Implements protocols.base.FlowContext for session tests (client = master); collects what
-    is emitted."""
+class FakeFlow(RecordingFlow):
+    """Session-test flow: the client is the master."""
+
+    protocol = "dnp3"
 
     def __init__(self, settings: Settings | None = None, transport: str = "tcp") -> None:
-        self.id = 3
-        self.community_id = "1:dnp3-test"
-        self.transport = transport
-        self.client_ip, self.client_port = MASTER_IP, 40000
-        self.server_ip, self.server_port = OUTSTATION_IP, PORT
-        self.ts = 1_700_000_000.0
-        self.frame = 0
-        self.settings = settings or Settings()
-        self.events: list[Event] = []
-
-    def fields(self, from_client: bool) -> CommonFields:
-        a = (self.client_ip, self.client_port)
-        b = (self.server_ip, self.server_port)
-        (src, sport), (dst, dport) = (a, b) if from_client else (b, a)
-        return {"ts": self.ts, "frame": self.frame, "flow_id": self.id,
-                "community_id": self.community_id, "src_ip": src, "src_port": sport,
-                "dst_ip": dst, "dst_port": dport, "transport": self.transport}
-
-    def emit(self, event: Event) -> None:
-        self.events.append(event)
-
-    def anomaly(self, code: str, detail: str, from_client: bool) -> None:
-        self.events.append(AnomalyEvent(**self.fields(from_client), code=code, detail=detail,
-                                        protocol="dnp3"))
+        super().__init__((MASTER_IP, 40000), (OUTSTATION_IP, PORT), transport, settings,
+                         flow_id=3, community_id="1:dnp3-test")
 
     def step(self) -> FakeFlow:
         self.frame += 1
         self.ts += 0.01
         return self
 
-    def of(self, dataset: str) -> list[Any]:
-        return [e for e in self.events if e.__struct_config__.tag == dataset]
 
-    def codes(self) -> list[str]:
-        return [e.code for e in self.of("anomaly")]

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import struct
 from pathlib import Path
-from typing import Any
 
+from flowkit import RecordingFlow
 from otshield.capture import open_capture
 from otshield.config import Settings
 from otshield.engine import Engine, run_capture
-from otshield.events import AnomalyEvent, CommonFields, Event
+from otshield.events import Event
 from otshield.protocols.enip import SPEC
 from otshield.protocols.registry import Registry
 
@@ -173,46 +173,19 @@ def io_datagram(conn_id: int, seq: int, payload: bytes) -> bytes:
 
 # -- a flow stand-in for session tests -------------------------------------------------------------
 
-class FakeFlow:
-    """Implements ``FlowContext``: records events; ``ts``/``frame`` are set by the test."""
+class FakeFlow(RecordingFlow):
+    """Session-test flow; ``ts``/``frame`` are set by the test."""
+
+    protocol = "enip"
 
     def __init__(self, transport: str = "tcp", server_port: int = 44818,
                  client_port: int = 50000, settings: Settings | None = None) -> None:
-        self.id = 1
-        self.community_id = "1:test"
-        self.transport = transport
-        self.client_ip, self.client_port = "10.0.0.1", client_port
-        self.server_ip, self.server_port = "10.0.0.2", server_port
-        self.ts = 1000.0
-        self.frame = 1
-        self.settings = settings or Settings()
-        self.events: list[Event] = []
-
-    def fields(self, from_client: bool) -> CommonFields:
-        src, sport, dst, dport = ((self.client_ip, self.client_port, self.server_ip,
-                                   self.server_port) if from_client else
-                                  (self.server_ip, self.server_port, self.client_ip,
-                                   self.client_port))
-        return {"ts": self.ts, "frame": self.frame, "flow_id": self.id,
-                "community_id": self.community_id, "src_ip": src, "src_port": sport,
-                "dst_ip": dst, "dst_port": dport, "transport": self.transport}
-
-    def emit(self, event: Event) -> None:
-        self.events.append(event)
-
-    def anomaly(self, code: str, detail: str, from_client: bool) -> None:
-        self.events.append(AnomalyEvent(**self.fields(from_client), code=code, detail=detail,
-                                        protocol="enip"))
+        super().__init__(("10.0.0.1", client_port), ("10.0.0.2", server_port), transport,
+                         settings, ts=1000.0, frame=1, flow_id=1)
 
     def tick(self, dt: float = 0.001) -> None:
         self.ts += dt
         self.frame += 1
-
-    def of(self, tag: str) -> list[Any]:
-        return [e for e in self.events if e.__struct_config__.tag == tag]
-
-    def codes(self) -> list[str]:
-        return [e.code for e in self.of("anomaly")]
 
 
 def decode_enip_with(path: Path | str, settings: Settings) -> list[Event]:

@@ -14,8 +14,9 @@ from typing import Any
 
 import msgspec
 
+from flowkit import RecordingFlow
 from otshield.config import Settings
-from otshield.events import AnomalyEvent, CommonFields, Event
+from otshield.events import AnomalyEvent
 from otshield.pcapwriter import PcapWriter, TcpConversation, ethernet, ipv4, udp_datagram
 from resegment import one_byte, random_sizes
 from support import PCAPS, CorpusFile, corpus, decode, without_position
@@ -41,21 +42,13 @@ T0 = 1_700_000_000.0
 
 
 # -- a FlowContext for session unit tests -----------------------------------------------------
-class FakeFlow:
-    """Implements ``protocols.base.FlowContext``; records what the session emits."""
+class FakeFlow(RecordingFlow):
+    """Session-test flow for the IT decoders."""
 
     def __init__(self, transport: str = "tcp", client: tuple[str, int] = CLIENT,
                  server: tuple[str, int] = ("10.0.0.20", 80),
                  settings: Settings | None = None) -> None:
-        self.id = 7
-        self.community_id = "1:test"
-        self.transport = transport
-        self.client_ip, self.client_port = client
-        self.server_ip, self.server_port = server
-        self.ts = T0
-        self.frame = 0
-        self.settings = settings or Settings()
-        self.events: list[Event] = []
+        super().__init__(client, server, transport, settings, ts=T0)
 
     def step(self) -> FakeFlow:
         """Advance to the next packet (frame number and time)."""
@@ -63,28 +56,7 @@ class FakeFlow:
         self.ts += 0.25
         return self
 
-    def fields(self, from_client: bool) -> CommonFields:
-        c, s = (self.client_ip, self.client_port), (self.server_ip, self.server_port)
-        (sip, sport), (dip, dport) = (c, s) if from_client else (s, c)
-        return {"ts": self.ts, "frame": self.frame, "flow_id": self.id,
-                "community_id": self.community_id, "src_ip": sip, "src_port": sport,
-                "dst_ip": dip, "dst_port": dport, "transport": self.transport}
 
-    def emit(self, event: Event) -> None:
-        self.events.append(event)
-
-    def anomaly(self, code: str, detail: str, from_client: bool) -> None:
-        self.events.append(AnomalyEvent(**self.fields(from_client), code=code, detail=detail,
-                                        protocol=code.split(".")[0]))
-
-    def of(self, dataset: str) -> list[Any]:
-        return [e for e in self.events if e.__struct_config__.tag == dataset]
-
-    def codes(self) -> list[str]:
-        return [e.code for e in self.events if isinstance(e, AnomalyEvent)]
-
-
-# -- captures ------------------------------------------------------------------------------
 def write_tcp(path: Path, server: tuple[str, int], messages: Sequence[tuple[bool, bytes]],
               split: Splitter | None = None, client: tuple[str, int] = CLIENT,
               close: bool = True) -> Path:

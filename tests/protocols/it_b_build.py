@@ -14,8 +14,9 @@ from typing import Any
 
 import msgspec
 
+from flowkit import RecordingFlow
 from otshield.config import Settings
-from otshield.events import AnomalyEvent, CommonFields, Event
+from otshield.events import AnomalyEvent, Event
 from otshield.pcapwriter import PcapWriter, TcpConversation, ethernet, ipv4, udp_datagram
 from resegment import one_byte, random_sizes
 from support import PCAPS, CorpusFile, corpus, corpus_files, decode, tshark_fields
@@ -45,20 +46,12 @@ SERVER = ("10.0.0.20", 445)
 # -- a FlowContext for session unit tests -----------------------------------------------------
 
 
-class FakeFlow:
-    """Implements ``protocols.base.FlowContext``; records what the session emits."""
+class FakeFlow(RecordingFlow):
+    """Session-test flow for the IT decoders."""
 
     def __init__(self, transport: str = "tcp", client: tuple[str, int] = CLIENT,
                  server: tuple[str, int] = SERVER, settings: Settings | None = None) -> None:
-        self.id = 7
-        self.community_id = "1:test"
-        self.transport = transport
-        self.client_ip, self.client_port = client
-        self.server_ip, self.server_port = server
-        self.ts = 1_700_000_000.0
-        self.frame = 0
-        self.settings = settings or Settings()
-        self.events: list[Event] = []
+        super().__init__(client, server, transport, settings)
 
     def step(self) -> FakeFlow:
         """Advance to the next packet (frame number and time)."""
@@ -66,28 +59,6 @@ class FakeFlow:
         self.ts += 0.25
         return self
 
-    def fields(self, from_client: bool) -> CommonFields:
-        c, s = (self.client_ip, self.client_port), (self.server_ip, self.server_port)
-        (sip, sport), (dip, dport) = (c, s) if from_client else (s, c)
-        return {"ts": self.ts, "frame": self.frame, "flow_id": self.id,
-                "community_id": self.community_id, "src_ip": sip, "src_port": sport,
-                "dst_ip": dip, "dst_port": dport, "transport": self.transport}
-
-    def emit(self, event: Event) -> None:
-        self.events.append(event)
-
-    def anomaly(self, code: str, detail: str, from_client: bool) -> None:
-        self.events.append(AnomalyEvent(**self.fields(from_client), code=code, detail=detail,
-                                        protocol=code.split(".")[0]))
-
-    def of(self, tag: str) -> list[Any]:
-        return [e for e in self.events if e.__struct_config__.tag == tag]
-
-    def codes(self) -> list[str]:
-        return [e.code for e in self.events if isinstance(e, AnomalyEvent)]
-
-
-# -- comparing events --------------------------------------------------------------------------
 
 _POSITION = {"ts", "frame", "flow_id", "community_id", "src_ip", "src_port", "dst_ip",
              "dst_port", "transport"}

@@ -6,10 +6,9 @@ import random
 import struct
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
+from flowkit import RecordingFlow
 from otshield.config import Settings
-from otshield.events import AnomalyEvent, CommonFields, Event
 from otshield.pcapwriter import PcapWriter, TcpConversation
 
 CLIENT = ("10.0.0.10", 49152)
@@ -26,47 +25,19 @@ def pdu(fc: int, fmt: str = "", *values: int) -> bytes:
     return bytes([fc]) + struct.pack(">" + fmt, *values)
 
 
-class FakeFlow:
-    """Implements protocols.base.FlowContext for session tests; collects what is emitted."""
+class FakeFlow(RecordingFlow):
+    """Session-test flow; collects what is emitted."""
+
+    protocol = "modbus"
 
     def __init__(self, settings: Settings | None = None, client_port: int = CLIENT[1],
                  server_port: int = SERVER[1]) -> None:
-        self.id = 7
-        self.community_id = "1:test"
-        self.transport = "tcp"
-        self.client_ip, self.client_port = CLIENT[0], client_port
-        self.server_ip, self.server_port = SERVER[0], server_port
-        self.ts = 1000.0
-        self.frame = 0
-        self.settings = settings or Settings()
-        self.events: list[Event] = []
+        super().__init__((CLIENT[0], client_port), (SERVER[0], server_port), "tcp", settings,
+                         ts=1000.0)
 
-    def fields(self, from_client: bool) -> CommonFields:
-        src, sport, dst, dport = ((self.client_ip, self.client_port, self.server_ip,
-                                   self.server_port) if from_client else
-                                  (self.server_ip, self.server_port, self.client_ip,
-                                   self.client_port))
-        return {"ts": self.ts, "frame": self.frame, "flow_id": self.id,
-                "community_id": self.community_id, "src_ip": src, "src_port": sport,
-                "dst_ip": dst, "dst_port": dport, "transport": self.transport}
-
-    def emit(self, event: Event) -> None:
-        self.events.append(event)
-
-    def anomaly(self, code: str, detail: str, from_client: bool) -> None:
-        self.events.append(AnomalyEvent(**self.fields(from_client), code=code, detail=detail,
-                                        protocol="modbus"))
-
-    # helpers for tests
     def step(self, seconds: float = 0.01) -> None:
         self.ts += seconds
         self.frame += 1
-
-    def of(self, dataset: str) -> list[Any]:
-        return [e for e in self.events if e.__struct_config__.tag == dataset]
-
-    def codes(self) -> list[str]:
-        return [e.code for e in self.of("anomaly")]
 
 
 Splitter = Callable[[int], "list[int] | None"]

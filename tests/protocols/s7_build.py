@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from flowkit import RecordingFlow
 from otshield.capture import open_capture
 from otshield.config import Settings
 from otshield.engine import Engine, run_capture
@@ -298,37 +299,14 @@ def plain(events: Sequence[Event], datasets: Sequence[str] = ("s7comm", "s7commp
     return out
 
 
-class FakeFlow:
-    """A minimal ``FlowContext`` collecting what a session emits (unit tests of sessions)."""
+class FakeFlow(RecordingFlow):
+    """Session-test flow collecting what a session emits."""
+
+    protocol = "s7comm"
 
     def __init__(self, settings: Settings | None = None) -> None:
-        self.id = 1
-        self.community_id = "1:test"
-        self.transport = "tcp"
-        self.client_ip, self.client_port = CLIENT_IP, CLIENT_PORT
-        self.server_ip, self.server_port = PLC_IP, PLC_PORT
-        self.ts = 1_700_000_000.0
-        self.frame = 1
-        self.settings = settings or Settings()
-        self.events: list[Event] = []
-
-    def fields(self, from_client: bool) -> Any:
-        src = (self.client_ip, self.client_port) if from_client else (self.server_ip,
-                                                                      self.server_port)
-        dst = (self.server_ip, self.server_port) if from_client else (self.client_ip,
-                                                                      self.client_port)
-        return {"ts": self.ts, "frame": self.frame, "flow_id": self.id,
-                "community_id": self.community_id, "src_ip": src[0], "src_port": src[1],
-                "dst_ip": dst[0], "dst_port": dst[1], "transport": self.transport}
-
-    def emit(self, event: Event) -> None:
-        self.events.append(event)
-
-    def anomaly(self, code: str, detail: str, from_client: bool) -> None:
-        from otshield.events import AnomalyEvent
-
-        self.events.append(AnomalyEvent(**self.fields(from_client), code=code, detail=detail,
-                                        protocol="s7comm"))
+        super().__init__((CLIENT_IP, CLIENT_PORT), (PLC_IP, PLC_PORT), "tcp", settings,
+                         frame=1, flow_id=1)
 
     def step(self) -> None:
         """Next packet: one frame later, 1 ms later."""
@@ -341,3 +319,5 @@ class FakeFlow:
             tag = e.__struct_config__.tag
             out.append(f"anomaly:{e.code}" if tag == "anomaly" else str(tag))  # type: ignore[attr-defined]
         return out
+
+
