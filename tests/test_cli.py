@@ -36,13 +36,18 @@ def test_decode_writes_one_jsonl_file_per_event_type(demo: Path, tmp_path: Path,
     assert "wrote" in capsys.readouterr().err
 
 
-def test_summary_names_protocols_and_counts(demo: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_summary_names_protocols_and_counts(demo: Path, capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # no wrapping inside table cells
     assert main(["decode", str(demo), "--summary", "--no-progress"]) == 0
     text = capsys.readouterr().out
     assert "174 packets" in text
     for name in ("modbus", "dnp3", "s7comm", "enip", "Largest conversations", "Events"):
         assert name in text
+    # the CPU stop and the setpoint write of the demo plant are listed for the OT engineer
+    ops = text[text.index("OT operations"):text.index("Largest conversations")]
+    assert "plc_stop" in ops and "10.10.20.30" in ops and "WRITE_SINGLE_REGISTER" in ops
+    assert "READ_HOLDING_REGISTERS" not in ops
 
 
 def test_not_a_capture_is_a_clear_error(tmp_path: Path,

@@ -16,6 +16,10 @@ from otshield.netstack import LINKTYPE_NAMES
 __all__ = ["SummarySink", "print_summary"]
 
 _TOP = 10
+_OT_CHANGES = frozenset({"write", "control", "program", "security"})
+"""Function classes an OT engineer wants to see at a glance: what changed the process or the
+controllers."""
+_MAX_CHANGE_ROWS = 200
 
 
 @dataclass
@@ -35,6 +39,8 @@ class SummarySink:
         self.anomalies: Counter[str] = Counter()
         self._top: list[tuple[int, int, str]] = []  # (bytes, flow id, description) min-heap
         self._tags: dict[type[Event], str] = {}
+        # (protocol, class, function, source, destination) -> count, first packet time
+        self.changes: dict[tuple[str, str, str, str, str], list[float]] = {}
 
     def __call__(self, event: Event) -> None:
         cls = type(event)
@@ -48,6 +54,19 @@ class SummarySink:
         elif cls is AnomalyEvent:
             assert isinstance(event, AnomalyEvent)
             self.anomalies[event.code] += 1
+        else:
+            fclass = getattr(event, "function_class", None)
+            if fclass in _OT_CHANGES:
+                self._change(tag, str(fclass), event)
+
+    def _change(self, tag: str, fclass: str, event: Event) -> None:
+        name = getattr(event, "function", None) or getattr(event, "service_name", None) or "?"
+        key = (tag, fclass, str(name), event.src_ip, event.dst_ip)
+        row = self.changes.get(key)
+        if row is not None:
+            row[0] += 1
+        elif len(self.changes) < _MAX_CHANGE_ROWS:
+            self.changes[key] = [1, event.ts]
 
     def _flow(self, f: FlowEvent) -> None:
         name = f.protocol or f.transport
@@ -115,6 +134,16 @@ def print_summary(stats: EngineStats, sink: SummarySink, console: Console,
     for name, n in sorted(sink.events.items()):
         t.add_row(name, f"{n:,}")
     console.print(t)
+
+    if sink.changes:
+        t = Table(title="OT operations that change things (write, control, program, security)",
+                  title_justify="left")
+        for col in ("protocol", "class", "function", "from", "to", "count"):
+            t.add_column(col, justify="right" if col == "count" else "left")
+        for (proto, fclass, name, src, dst), (count, _) in sorted(
+                sink.changes.items(), key=lambda kv: kv[1][1]):
+            t.add_row(proto, fclass, name, src, dst, f"{count:,.0f}")
+        console.print(t)
 
     if sink.anomalies:
         t = Table(title="Anomalies", title_justify="left")
