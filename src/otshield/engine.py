@@ -203,6 +203,8 @@ class Engine:
             from_client = key == flow.client_key
         else:
             flow, from_client = hit
+        # Per-packet accounting; _udp repeats these lines on purpose: a shared helper would
+        # cost a Python call on every packet of the hot path.
         flow.ts = flow.last_ts = ts
         flow.frame = self._frame
         payload = p.payload
