@@ -638,12 +638,6 @@ def test_tshark_agreement(capture: object) -> None:
     assert agree == total
 
 
-@pytest.mark.corpus
-@pytest.mark.parametrize("capture", corpus_params(corpus_for("smb", large=False)))
-def test_corpus_decodes_without_errors(capture: object) -> None:
-    events = decoded(capture.path)  # type: ignore[attr-defined]
-    assert not anomaly_codes(events, "internal.")
-    assert not [c for c in anomaly_codes(events, "smb.") if c not in SPEC.anomaly_codes]
 
 
 # -- fuzz ----------------------------------------------------------------------------------------

@@ -316,12 +316,6 @@ def test_tshark_agreement(capture: object) -> None:
     assert agree == len(rows)
 
 
-@pytest.mark.corpus
-@pytest.mark.parametrize("capture", corpus_params(corpus_for("snmp")))
-def test_corpus_decodes_without_errors(capture: object) -> None:
-    events = decoded(capture.path)  # type: ignore[attr-defined]
-    assert not anomaly_codes(events, "internal.")
-    assert not anomaly_codes(events, "snmp.")
 
 
 # -- fuzz --------------------------------------------------------------------------------------
