@@ -150,13 +150,11 @@ class FlowTable:
         self.lookup: dict[FlowKey, tuple[Flow, bool]] = {}
         self.flows: dict[int, Flow] = {}
         self.next_id = 1
-        self.total = 0
 
     def add(self, flow: Flow) -> None:
         self.lookup[flow.client_key] = (flow, True)
         self.lookup[flow.server_key] = (flow, False)
         self.flows[flow.id] = flow
-        self.total += 1
 
     def remove(self, flow: Flow) -> None:
         self.lookup.pop(flow.client_key, None)

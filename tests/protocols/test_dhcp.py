@@ -311,8 +311,6 @@ def test_tshark_agreement_v6(capture: object) -> None:
     assert agree == len(rows)
 
 
-
-
 # -- fuzz --------------------------------------------------------------------------------------
 
 @settings(max_examples=300, deadline=None)

@@ -236,8 +236,6 @@ def test_tshark_agreement(capture: object) -> None:
     assert mine_codes == theirs_codes
 
 
-
-
 # -- fuzz ----------------------------------------------------------------------------------------
 
 @settings(max_examples=300, deadline=None)

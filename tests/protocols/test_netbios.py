@@ -279,8 +279,6 @@ def test_tshark_agreement_nbdgm(capture: object) -> None:
     assert agree == len(rows)
 
 
-
-
 # -- fuzz --------------------------------------------------------------------------------------
 
 @settings(max_examples=400, deadline=None)

@@ -238,8 +238,6 @@ def test_tshark_agreement(capture: object) -> None:
     assert agree == len(rows)
 
 
-
-
 # -- fuzz --------------------------------------------------------------------------------------
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])

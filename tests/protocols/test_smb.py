@@ -638,8 +638,6 @@ def test_tshark_agreement(capture: object) -> None:
     assert agree == total
 
 
-
-
 # -- fuzz ----------------------------------------------------------------------------------------
 
 @settings(max_examples=300, deadline=None)

@@ -316,8 +316,6 @@ def test_tshark_agreement(capture: object) -> None:
     assert agree == len(rows)
 
 
-
-
 # -- fuzz --------------------------------------------------------------------------------------
 
 @settings(max_examples=400, deadline=None)

@@ -201,8 +201,6 @@ def test_tshark_agreement(capture: object) -> None:
     assert values and agree == len(values)
 
 
-
-
 # -- fuzz ----------------------------------------------------------------------------------------
 
 @settings(max_examples=300, deadline=None)
