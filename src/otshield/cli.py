@@ -132,20 +132,26 @@ def _cmd_protocols(args: argparse.Namespace, out: Console, err: Console) -> int:
     from otshield.protocols.registry import load_registry
 
     reg = load_registry()
-    rows = [{"name": s.name, "title": s.title, "depth": s.depth,
-             "tcp_ports": sorted(s.tcp_ports), "udp_ports": sorted(s.udp_ports),
-             "events": [str(e.__struct_config__.tag) for e in s.event_types],
-             "anomalies": sorted(s.anomaly_codes)} for s in reg.specs]
     if args.format == "json":
+        rows = [{"name": s.name, "title": s.title, "depth": s.depth,
+                 "tcp_ports": sorted(s.tcp_ports), "udp_ports": sorted(s.udp_ports),
+                 "ethertypes": [f"0x{e:04x}" for e in sorted(s.ethertypes)],
+                 "llc_saps": [f"0x{e:02x}" for e in sorted(s.llc_saps)],
+                 "probe": s.probe is not None,
+                 "events": [str(e.__struct_config__.tag) for e in s.event_types],
+                 "anomalies": sorted(s.anomaly_codes)} for s in reg.specs]
         out.print_json(json.dumps(rows))
         return 0
-    t = Table(title="Protocol decoders", title_justify="left")
-    for col in ("name", "protocol", "depth", "TCP ports", "UDP ports", "anomaly codes"):
+    t = Table(title=f"Protocol decoders ({len(reg.specs)})", title_justify="left")
+    for col in ("name", "protocol", "depth", "TCP ports", "UDP ports", "link layer", "probe",
+                "anomaly codes"):
         t.add_column(col)
-    for r in rows:
-        t.add_row(str(r["name"]), str(r["title"]), str(r["depth"]),
-                  " ".join(map(str, r["tcp_ports"])), " ".join(map(str, r["udp_ports"])),
-                  str(len(r["anomalies"])))
+    for s in reg.specs:
+        link = [f"ethertype 0x{e:04x}" for e in sorted(s.ethertypes)]
+        link += [f"LLC 0x{e:02x}" for e in sorted(s.llc_saps)]
+        t.add_row(s.name, s.title, s.depth, " ".join(map(str, sorted(s.tcp_ports))),
+                  " ".join(map(str, sorted(s.udp_ports))), " ".join(link),
+                  "yes" if s.probe is not None else "", str(len(s.anomaly_codes)))
     out.print(t)
     return 0
 

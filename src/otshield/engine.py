@@ -11,16 +11,16 @@ flow and reported as ``internal.decoder_error``.
 
 from __future__ import annotations
 
-import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from otshield.config import Settings
-from otshield.errors import Malformed
+from otshield.errors import Malformed, describe_bug
 from otshield.events import AnomalyEvent, ArpEvent, Event
 from otshield.flows import Flow, FlowKey, FlowTable
 from otshield.fragments import FragmentReassembler
+from otshield.linklayer import LinkLayer
 from otshield.netstack import ETHERTYPE_NAMES, Packet, decode, decode_l4, format_ip, format_mac
 from otshield.protocols.base import ProtocolSpec
 from otshield.protocols.guess import TCP_GUESSES, UDP_GUESSES, guess
@@ -73,6 +73,7 @@ class Engine:
         self._ooo_total = 0  # out-of-order bytes held across all flows
         self._max_frame = self.settings.max_frame_bytes
         self._max_buffer = self.settings.max_stream_buffer
+        self._link = LinkLayer(self.registry, self.settings, self.emit)
 
     def emit(self, event: Event) -> None:
         if type(event) is AnomalyEvent:
@@ -112,7 +113,7 @@ class Engine:
                 self._other(ts, p)
         except Exception as exc:  # a bug in otshield: contain it, say where, keep going
             self.emit(AnomalyEvent(ts=ts, frame=self._frame, code="internal.engine_error",
-                                    detail=_describe(exc)))
+                                    detail=describe_bug(exc)))
 
     def _packet_anomaly(self, ts: float, code: str, p: Packet, linktype: int) -> None:
         self.stats.linktypes[linktype] += 1
@@ -127,6 +128,8 @@ class Engine:
         self.stats.ethertypes[name] += 1
         if et == 0x0806:
             self._arp(ts, p)
+        else:
+            self._link.handle(ts, self._frame, p)
 
     def _arp(self, ts: float, p: Packet) -> None:
         a = p.l2_payload
@@ -464,7 +467,7 @@ class Engine:
 
     def _decoder_error(self, flow: Flow, exc: Exception, from_client: bool) -> None:
         flow.errors += 1
-        flow.anomaly("internal.decoder_error", _describe(exc), from_client)
+        flow.anomaly("internal.decoder_error", describe_bug(exc), from_client)
         if flow.errors >= _MAX_DECODER_ERRORS:
             flow.session = None
             flow.guess = flow.spec.name if flow.spec else "unknown"
@@ -505,6 +508,7 @@ class Engine:
         """Close every flow (reporting unanswered requests and open streams)."""
         for flow in list(self.table.flows.values()):
             self._close(flow, reason)
+        self._link.close()
         self.stats.last_ts = self._now
 
 
@@ -514,12 +518,6 @@ def _safe_probe(spec: ProtocolSpec, data: bytes, from_client: bool) -> bool:
         return bool(spec.probe(data, from_client))
     except Exception:
         return False
-
-
-def _describe(exc: BaseException) -> str:
-    tb = traceback.extract_tb(exc.__traceback__)
-    where = f" at {Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else ""
-    return f"{type(exc).__name__}: {exc}{where}"
 
 
 def run_capture(reader: Iterable[tuple[float, int, bytes]], engine: Engine) -> None:

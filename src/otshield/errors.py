@@ -13,7 +13,11 @@ engine contains it per flow and emits ``internal.decoder_error`` instead of cras
 
 from __future__ import annotations
 
-__all__ = ["CaptureError", "ConfigError", "Malformed", "NotACaptureError", "OtshieldError"]
+import traceback
+from pathlib import Path
+
+__all__ = ["CaptureError", "ConfigError", "Malformed", "NotACaptureError", "OtshieldError",
+           "describe_bug"]
 
 
 class OtshieldError(Exception):
@@ -44,3 +48,11 @@ class Malformed(OtshieldError):
         super().__init__(f"{code}: {detail}" if detail else code)
         self.code = code
         self.detail = detail
+
+
+def describe_bug(exc: BaseException) -> str:
+    """One line naming an unexpected exception and where it was raised, for the
+    ``internal.*_error`` anomaly that replaces a traceback."""
+    tb = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else ""
+    return f"{type(exc).__name__}: {exc}{where}"

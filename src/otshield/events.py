@@ -28,6 +28,8 @@ __all__ = [
     "CommonFields",
     "Event",
     "FlowEvent",
+    "LinkEvent",
+    "LinkFields",
     "ecs",
     "event_schema",
     "event_types",
@@ -67,6 +69,16 @@ class CommonFields(TypedDict):
     transport: str
 
 
+class LinkFields(TypedDict):
+    """What every link-layer event carries (see ``LinkContext.fields``)."""
+
+    ts: float
+    frame: int
+    src_mac: str
+    dst_mac: str
+    vlan: int | None
+
+
 class Event(
     msgspec.Struct,
     frozen=True,
@@ -102,6 +114,19 @@ class AnomalyEvent(Event, frozen=True, tag="anomaly",
     code: str
     detail: str = ""
     protocol: str = ""
+    src_mac: str = ""
+    """Set for link-layer protocols (GOOSE, PROFINET DCP), whose frames have no IP addresses."""
+    dst_mac: str = ""
+    vlan: int | None = None
+
+
+class LinkEvent(Event, frozen=True, kw_only=True):
+    """Base of events of protocols carried directly in Ethernet frames: they have MAC addresses
+    and a VLAN instead of IP addresses and ports. Build with ``Sub(**link.fields(), ...)``."""
+
+    src_mac: str = ""
+    dst_mac: str = ""
+    vlan: int | None = None
 
 
 class FlowEvent(Event, frozen=True, tag="flow", rename=ecs(state="flow.state")):

@@ -16,7 +16,7 @@ from otshield.netstack import LINKTYPE_NAMES
 __all__ = ["SummarySink", "print_summary"]
 
 _TOP = 10
-_OT_CHANGES = frozenset({"write", "control", "program", "security"})
+_OT_CHANGES = frozenset({"write", "control", "program", "security", "config"})
 """Function classes an OT engineer wants to see at a glance: what changed the process or the
 controllers."""
 _MAX_CHANGE_ROWS = 200

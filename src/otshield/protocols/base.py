@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from otshield.config import Settings
-from otshield.events import CommonFields, Event
+from otshield.events import CommonFields, Event, LinkFields
 
 __all__ = [
     "Depth",
     "FlowContext",
     "FrameSize",
+    "LinkContext",
+    "LinkSession",
     "Probe",
     "ProtocolSpec",
     "Session",
@@ -88,6 +90,45 @@ class Session(Protocol):
         ...
 
 
+class LinkContext(Protocol):
+    """What a link-layer decoder (GOOSE, PROFINET DCP...) may use: the frame being processed and
+    the engine's outputs. Implemented by the engine, one per link-layer protocol."""
+
+    ts: float
+    frame: int
+    src_mac: str
+    dst_mac: str
+    vlan: int | None
+    settings: Settings
+
+    def fields(self) -> LinkFields:
+        """Common fields of a link-layer event (time, frame, MAC addresses, VLAN)."""
+        ...
+
+    def emit(self, event: Event) -> None:
+        """Publish an event to every consumer."""
+        ...
+
+    def anomaly(self, code: str, detail: str) -> None:
+        """Publish a named anomaly about the frame being processed."""
+        ...
+
+
+class LinkSession(Protocol):
+    """State of a link-layer decoder, one per engine (it keys its own state, bounded, by
+    publisher, e.g. GOOSE control block or DCP transaction). Built by
+    ``ProtocolSpec.link_session_factory(context)``."""
+
+    def on_frame(self, payload: bytes) -> None:
+        """One frame's payload after the Ethertype (VLAN tags removed) or, for an LLC protocol,
+        from the LLC header (DSAP) on."""
+        ...
+
+    def close(self) -> None:
+        """End of input: report what is still pending or counted."""
+        ...
+
+
 @dataclass(frozen=True)
 class ProtocolSpec:
     """Everything the engine needs to know about one protocol decoder."""
@@ -110,3 +151,9 @@ class ProtocolSpec:
     """identify only / function level / full values."""
     port_only_claim: bool = True
     """On its own ports, claim the flow without a successful probe (then Malformed shows up)."""
+    ethertypes: frozenset[int] = frozenset()
+    """Ethertypes of a protocol carried directly in Ethernet frames (IEC 61850 GOOSE 0x88B8)."""
+    llc_saps: frozenset[int] = frozenset()
+    """IEEE 802.2 LLC destination SAPs of a protocol carried in 802.3 frames (BACnet 0x82)."""
+    link_session_factory: Callable[[LinkContext], LinkSession] | None = None
+    """Builds the link-layer decoder; required with ``ethertypes`` or ``llc_saps``."""

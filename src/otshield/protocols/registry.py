@@ -41,6 +41,8 @@ class Registry:
         self.by_name: dict[str, ProtocolSpec] = {}
         self.tcp_ports: dict[int, list[ProtocolSpec]] = {}
         self.udp_ports: dict[int, list[ProtocolSpec]] = {}
+        self.ethertypes: dict[int, ProtocolSpec] = {}
+        self.llc_saps: dict[int, ProtocolSpec] = {}
         for spec in specs:
             if spec.name in self.by_name:
                 raise ConfigError(f"two protocol decoders are named {spec.name!r}")
@@ -49,6 +51,15 @@ class Registry:
                 self.tcp_ports.setdefault(port, []).append(spec)
             for port in spec.udp_ports:
                 self.udp_ports.setdefault(port, []).append(spec)
+            if (spec.ethertypes or spec.llc_saps) and spec.link_session_factory is None:
+                raise ConfigError(f"{spec.name} claims link-layer types without a "
+                                  "link_session_factory")
+            for key, table, what in [(k, self.ethertypes, "ethertype") for k in spec.ethertypes] + [
+                    (k, self.llc_saps, "LLC SAP") for k in spec.llc_saps]:
+                if key in table:
+                    raise ConfigError(f"{what} 0x{key:04x} is claimed by both "
+                                      f"{table[key].name!r} and {spec.name!r}")
+                table[key] = spec
         self.tcp_probers = [s for s in specs if s.probe is not None and s.tcp_ports]
         self.udp_probers = [s for s in specs if s.probe is not None and s.udp_ports]
 
