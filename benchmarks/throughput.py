@@ -3,10 +3,17 @@
 Prints packets/s and peak RSS for both tools on:
   * the project's own multi-protocol plant capture at two lengths (memory must not grow with
     length), written by ``otshield.demo`` (deterministic);
-  * the largest third-party captures in ../shared/data/pcaps, when present.
+  * the largest third-party captures in ../shared/data/pcaps, when present;
+  * with ``--protocols``, one capture per protocol decoder, tiled: the capture repeated (each
+    copy shifted past every idle timeout, so copies are new flows) until it holds at least
+    ``--tile-packets`` packets. Most of these captures have a few hundred packets, where both
+    tools would measure their start-up; tiling measures the decoding rate on that protocol.
+    Stateful decoders see the copies as repeats (GOOSE replays, sequence restarts) and report
+    them, which costs what it costs on a real network too.
 Both tools are pinned to one CPU core (taskset) and run one after the other.
 
     .venv/bin/python benchmarks/throughput.py [--packets 200000] [--no-corpus]
+    .venv/bin/python benchmarks/throughput.py --protocols-only [--tile-packets 50000]
 """
 
 from __future__ import annotations
@@ -30,6 +37,34 @@ CORPUS_FILES = [
     "iti/modbus/ModbusTCP.pcap",
     "lemay-modbus/characterization_modbus_6RTU_with_operate.pcap",
 ]
+PROTOCOL_FILES = {
+    "iec104": "emreekin/iec104/similator.pcap",
+    "bacnet": "icsnpp/bacnet/bacnet_services.pcap",
+    "bacnet (LLC)": "ct-samples/bacnet/bacnet-ethernet.cap",
+    "opcua": "icsnpp/opcua/open62541_browse_next.pcap",
+    "mqtt": "suricata-verify/mqtt/mqtt-limit-2.pcap",
+    "goose": "iti/iec61850/Sample_File_GOOSE.pcap",
+    "sv": "emreekin/iec61850/9-2-sv.pcap",
+    "mms": "emreekin/iec61850/substation_ABB1.pcap",
+    "profinet (DCP, RT)": "iti/profinet/PROFINET-RT.pcap",
+    "pnio_cm": "icsnpp/profinet/profinet_io_cm.pcap",
+    "ethercat": "ct-samples/ethercat/EtherCAT.pcap",
+    "powerlink": "emreekin/powerlink/eplexample.pcap",
+    "fins": "emreekin/omron-fins/omron.pcap",
+    "ads": "iti/beckhoff-ads/beckoffiplink.pcapng",
+    "hartip": "icsnpp/hart-ip/hart-ip_publish_and_keepAlive.pcapng",
+    "c37118": "icsnpp/c37.118/c37_pmu_clean.pcap",
+    "melsec": "iti/melsec/melsoft_variant_clean.pcap",
+    "bsap": "icsnpp/bsap/bsap-ip_example.pcap",
+    "sbus": "ct-samples/saia-sbus/SBus-Ethernet.pcap",
+    "cnip": "emreekin/lonworks/Lon.pcap",
+    "dlms": "ct-samples/dlms-cosem/original_data.pcapng",
+    "rtps": "emreekin/dds-rtps/rtps.pcap",
+    "genisys": "icsnpp/genisys/genisys.pcap",
+}
+"""Protocol -> the capture of ../shared/data/pcaps that exercises it most (largest)."""
+_TILE_GAP = 4000.0  # seconds between copies: beyond every idle timeout of the default Settings
+
 TSHARK_FIELDS = [
     "frame.number", "ip.src", "ip.dst", "tcp.srcport", "tcp.dstport", "udp.srcport",
     "mbtcp.trans_id", "modbus.func_code", "modbus.reference_num", "dnp3.al.func", "dnp3.al.obj",
@@ -86,6 +121,25 @@ print(json.dumps({"packets": r.packets, "seconds": best}))
 """
 
 
+def tile(src: Path, dst: Path, min_packets: int) -> bool:
+    """Write ``src`` repeated until ``dst`` has ``min_packets`` packets; False if the capture
+    mixes link types (a pcap file has one)."""
+    from otshield.capture import open_capture
+    from otshield.pcapwriter import PcapWriter
+
+    with open_capture(src) as reader:
+        records = list(reader)
+    if not records or len({lt for _, lt, _ in records}) != 1:
+        return False
+    span = records[-1][0] - records[0][0] + _TILE_GAP
+    copies = -(-min_packets // len(records))
+    with dst.open("wb") as fh, PcapWriter(fh, linktype=records[0][1]) as writer:
+        for k in range(copies):
+            for ts, _lt, data in records:
+                writer.write(ts + k * span, data)
+    return True
+
+
 def run_reader(path: Path) -> float:
     """Records/s of the capture reader alone (best of three)."""
     res = subprocess.run([*_pin(), sys.executable, "-c", _READER, str(path)],
@@ -126,7 +180,40 @@ def main() -> int:
     ap.add_argument("--packets", type=int, default=200_000,
                     help="length of the short plant capture; the long one is 4x (default 200000)")
     ap.add_argument("--no-corpus", action="store_true", help="skip the third-party captures")
+    ap.add_argument("--protocols", action="store_true",
+                    help="also measure one tiled capture per protocol decoder")
+    ap.add_argument("--protocols-only", action="store_true",
+                    help="only the per-protocol table")
+    ap.add_argument("--tile-packets", type=int, default=50_000,
+                    help="packets per tiled protocol capture (default 50000)")
     args = ap.parse_args()
+    if not args.protocols_only:
+        plant_and_corpus(args)
+    if args.protocols or args.protocols_only:
+        per_protocol(args.tile_packets)
+    return 0
+
+
+def per_protocol(min_packets: int) -> None:
+    print(f"\n| protocol | capture (tiled to >= {min_packets:,} packets) | packets | otshield "
+          "packets/s | otshield peak RSS MiB | tshark packets/s | tshark peak RSS MiB "
+          "| speed-up |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    if not CORPUS.exists():
+        print(f"(corpus not found at {CORPUS}: per-protocol table skipped)")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        for proto, rel in PROTOCOL_FILES.items():
+            src = CORPUS / rel
+            dst = Path(tmp) / "tiled.pcap"
+            if not src.exists() or not tile(src, dst, min_packets):
+                print(f"| {proto} | {rel} | (missing or mixed link types) |")
+                continue
+            print(row(f"{proto} | {rel}", run_otshield(dst), run_tshark(dst)), flush=True)
+            dst.unlink()
+
+
+def plant_and_corpus(args: argparse.Namespace) -> None:
     from otshield.demo import write_demo_capture
 
     print("| capture | packets | otshield packets/s | otshield peak RSS MiB | tshark packets/s "
@@ -153,7 +240,6 @@ def main() -> int:
             path = CORPUS / rel
             if path.exists():
                 print(row(rel, run_otshield(path), run_tshark(path)), flush=True)
-    return 0
 
 
 if __name__ == "__main__":
