@@ -41,7 +41,7 @@ def test_summary_names_protocols_and_counts(demo: Path, capsys: pytest.CaptureFi
     monkeypatch.setenv("COLUMNS", "200")  # no wrapping inside table cells
     assert main(["decode", str(demo), "--summary", "--no-progress"]) == 0
     text = capsys.readouterr().out
-    assert "174 packets" in text
+    assert "253 packets" in text
     for name in ("modbus", "dnp3", "s7comm", "enip", "Largest conversations", "Events"):
         assert name in text
     # the CPU stop and the setpoint write of the demo plant are listed for the OT engineer

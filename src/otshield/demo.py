@@ -2,8 +2,10 @@
 
 Until the plant simulator exists this is the bundled demo data: an HMI polling two Modbus PLCs,
 a SCADA master polling a DNP3 outstation, an engineering workstation talking S7comm to a
-Siemens-style PLC (including a CPU stop), EtherNet/IP discovery and tag reads, and IT background
-(ARP, DNS, HTTP, TLS, SSH). Every packet is protocol-correct (valid checksums, real TCP
+Siemens-style PLC (including a CPU stop), EtherNet/IP discovery and tag reads, a substation,
+building and IIoT corner (IEC 104 with a breaker operation, GOOSE, BACnet/IP, MQTT, PROFINET
+DCP with a device rename: :mod:`otshield.demo_grid`), and IT background (ARP, DNS, HTTP, TLS,
+SSH). Every packet is protocol-correct (valid checksums, real TCP
 handshakes); the output is byte-identical for the same seed. ``write_demo_capture(path,
 packets=N)`` repeats polling cycles until about N packets, which is how the benchmark capture is
 made.
@@ -15,6 +17,7 @@ import random
 import struct
 from pathlib import Path
 
+from otshield.demo_grid import GridPart
 from otshield.pcapwriter import PcapWriter, TcpConversation, ethernet, ipv4, udp_datagram
 from otshield.protocols.dnp3.crc import crc16
 
@@ -109,6 +112,7 @@ class _Plant:
         self.t = start
         self.port = 49152
         self.tid = 0
+        self.grid = GridPart(self)
 
     def tcp(self, client: tuple[str, str], server: tuple[str, str], port: int) -> TcpConversation:
         self.port = 49152 + (self.port - 49151) % 16000
@@ -216,6 +220,7 @@ class _Plant:
         conv.send(True, enip(0x66, 0x1234, b""), ack=True)
         conv.close()
         self.t = conv.ts + 0.01
+        self.grid.cycle(n)
         # IT background: DNS, HTTP, TLS, SSH from an office PC.
         qid = rnd.getrandbits(16)
         self.udp(OFFICE, DNS_SRV, 50000 + n % 10000, 53, dns_query(qid, "intranet.example.com"))
