@@ -21,8 +21,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from otshield import __version__
 from otshield.config import Settings
 from otshield.engine import Engine
-from otshield.errors import OtshieldError
+from otshield.errors import ConfigError, OtshieldError
 from otshield.events import AnomalyEvent, Event, event_schema
+from otshield.inventory.model import InventorySnapshot
 from otshield.output import JsonlWriter
 from otshield.summary import SummarySink, print_summary
 
@@ -41,8 +42,6 @@ def _fanout(sinks: list[Callable[[Event], None]]) -> Callable[[Event], None]:
 
 
 def _cmd_decode(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from otshield.capture import open_capture
-
     paths = [Path(p) for p in args.captures]
     summary = SummarySink()
     sinks: list[Callable[[Event], None]] = [summary]
@@ -50,36 +49,9 @@ def _cmd_decode(args: argparse.Namespace, out: Console, err: Console) -> int:
     if writer is not None:
         sinks.insert(0, writer)
     engine = Engine(_fanout(sinks), Settings())
-    problems = 0
     started = time.perf_counter()
-    show_progress = not args.no_progress and err.is_terminal
     try:
-        for path in paths:
-            reader = open_capture(path)
-            try:
-                size = path.stat().st_size
-                feed = engine.feed
-                if show_progress:
-                    with Progress(TextColumn("{task.description}"), BarColumn(),
-                                  TextColumn("{task.fields[pkts]:,} packets"),
-                                  TimeRemainingColumn(), console=err, transient=True) as bar:
-                        task = bar.add_task(path.name, total=size, pkts=0)
-                        for i, (ts, lt, data) in enumerate(reader, 1):
-                            feed(ts, lt, data)
-                            if not i & 0x3FFF:
-                                bar.update(task, completed=reader.position, pkts=i)
-                else:
-                    for ts, lt, data in reader:
-                        feed(ts, lt, data)
-            finally:
-                reader.close()
-            if reader.error:
-                problems += 1
-                code = "capture.truncated" if reader.truncated else "capture.corrupt"
-                engine.emit(AnomalyEvent(ts=engine.stats.last_ts, frame=engine.stats.packets,
-                                          code=code, detail=f"{path}: {reader.error}"))
-                err.print(f"[yellow]warning:[/] {path}: {reader.error}; "
-                          f"the {reader.packets:,} packets before that were analysed")
+        problems = _read_captures(paths, engine, err, not args.no_progress)
         engine.finish()
     finally:
         if writer is not None:
@@ -92,6 +64,112 @@ def _cmd_decode(args: argparse.Namespace, out: Console, err: Console) -> int:
         err.print(f"wrote {n:,} events to {args.output}/ "
                   f"({', '.join(p.name for p in writer.paths())})")
     return 1 if problems else 0
+
+
+def _read_captures(paths: list[Path], engine: Engine, err: Console, progress: bool) -> int:
+    """Feed every capture through ``engine`` (not finished); returns how many were cut short
+    (each reported as a ``capture.truncated``/``capture.corrupt`` anomaly and a warning)."""
+    from otshield.capture import open_capture
+
+    problems = 0
+    show_progress = progress and err.is_terminal
+    for path in paths:
+        reader = open_capture(path)
+        try:
+            size = path.stat().st_size
+            feed = engine.feed
+            if show_progress:
+                with Progress(TextColumn("{task.description}"), BarColumn(),
+                              TextColumn("{task.fields[pkts]:,} packets"),
+                              TimeRemainingColumn(), console=err, transient=True) as bar:
+                    task = bar.add_task(path.name, total=size, pkts=0)
+                    for i, (ts, lt, data) in enumerate(reader, 1):
+                        feed(ts, lt, data)
+                        if not i & 0x3FFF:
+                            bar.update(task, completed=reader.position, pkts=i)
+            else:
+                for ts, lt, data in reader:
+                    feed(ts, lt, data)
+        finally:
+            reader.close()
+        if reader.error:
+            problems += 1
+            code = "capture.truncated" if reader.truncated else "capture.corrupt"
+            engine.emit(AnomalyEvent(ts=engine.stats.last_ts, frame=engine.stats.packets,
+                                      code=code, detail=f"{path}: {reader.error}"))
+            err.print(f"[yellow]warning:[/] {path}: {reader.error}; "
+                      f"the {reader.packets:,} packets before that were analysed")
+    return problems
+
+
+def _build_inventory(args: argparse.Namespace, err: Console) -> tuple[InventorySnapshot, int]:
+    """Run the captures through the engine into an inventory (``--state`` loaded first and
+    saved after, ``--site`` applied, ``--set`` overrides recorded)."""
+    from otshield.inventory import InventoryBuilder, load_site, load_snapshot, save_snapshot
+
+    state = Path(args.state) if args.state else None
+    base = load_snapshot(state) if state is not None else None
+    site = load_site(Path(args.site)) if args.site else None
+    writer = JsonlWriter(Path(args.output)) if getattr(args, "output", None) else None
+    builder = InventoryBuilder(emit=writer, base=base)
+    for item in args.set or ():
+        target, field, value = _parse_override(item)
+        builder.overrides.setdefault(target, {})[field] = value
+    sinks: list[Callable[[Event], None]] = [builder]
+    if writer is not None:
+        sinks.append(writer)
+    engine = Engine(_fanout(sinks), Settings())
+    problems = 0
+    try:
+        problems = _read_captures([Path(p) for p in args.captures], engine, err,
+                                  not args.no_progress)
+        engine.finish()
+    finally:
+        if writer is not None:
+            writer.close()
+    builder.captures.extend(str(p) for p in args.captures)
+    snapshot = builder.snapshot(site)
+    if state is not None:
+        save_snapshot(snapshot, state)
+    return snapshot, problems
+
+
+def _cmd_inventory(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from otshield.inventory.report import print_inventory, write_csv
+
+    snapshot, problems = _build_inventory(args, err)
+    if args.format == "json":
+        import msgspec
+
+        out.print_json(msgspec.json.encode(snapshot).decode())
+    elif args.format == "csv":
+        write_csv(snapshot, sys.stdout)
+    else:
+        print_inventory(snapshot, out)
+    return 1 if problems else 0
+
+
+def _cmd_map(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from otshield.inventory.netmap import write_map
+
+    snapshot, problems = _build_inventory(args, err)
+    target = Path(args.output_map)
+    fmt = write_map(snapshot, target, title=args.title)
+    err.print(f"wrote the map ({len(snapshot.assets)} assets, {len(snapshot.conduits)} "
+              f"conduits) to {target} as {fmt}")
+    return 1 if problems else 0
+
+
+def _parse_override(item: str) -> tuple[str, str, str]:
+    """``ASSET:FIELD=VALUE`` (ASSET an IP, a MAC or an asset id) from ``--set``."""
+    target, eq, value = item.partition("=")
+    asset, colon, field = target.rpartition(".")
+    if not eq or not colon or not asset or not field:
+        raise ConfigError(f"--set {item!r}: expected ASSET.FIELD=VALUE, e.g. "
+                          "10.0.0.5.role=hmi or 10.0.0.5.purdue_level=2")
+    from otshield.inventory.assemble import asset_id
+
+    return asset_id(asset), field, value
 
 
 def _cmd_live(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -210,6 +288,37 @@ def build_parser() -> argparse.ArgumentParser:
 
     sc = sub.add_parser("schema", help="print the JSON schema of every event type")
     sc.set_defaults(func=_cmd_schema)
+
+    inv = sub.add_parser("inventory", help="list the assets seen in captures: identity, roles, "
+                         "Purdue level, zone", description="Build the asset inventory from "
+                         "captures. With --state the inventory is kept in a file and grows "
+                         "with every run.")
+    inv.add_argument("captures", nargs="*", metavar="CAPTURE")
+    inv.add_argument("--site", metavar="FILE", help="site file (YAML): zones and overrides")
+    inv.add_argument("--state", metavar="FILE",
+                     help="inventory file to load first and save after (JSON)")
+    inv.add_argument("--set", action="append", metavar="ASSET.FIELD=VALUE",
+                     help="override an inferred fact (role, purdue_level, zone, vendor...); "
+                     "kept in --state")
+    inv.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    inv.add_argument("-o", "--output", metavar="DIR",
+                     help="also write the events (asset changes included) as JSON lines")
+    inv.add_argument("--no-progress", action="store_true", help="no progress bar")
+    inv.set_defaults(func=_cmd_inventory)
+
+    mp = sub.add_parser("map", help="draw the network map (assets by Purdue level and zone, "
+                        "conduits between them)", description="Build the inventory from "
+                        "captures (and --state) and write the map; the format follows the "
+                        "file suffix: .svg .png .graphml .json .csv")
+    mp.add_argument("captures", nargs="*", metavar="CAPTURE")
+    mp.add_argument("-o", "--output", dest="output_map", required=True, metavar="FILE")
+    mp.add_argument("--site", metavar="FILE", help="site file (YAML): zones and overrides")
+    mp.add_argument("--state", metavar="FILE", help="inventory file to load first and save after")
+    mp.add_argument("--set", action="append", metavar="ASSET.FIELD=VALUE",
+                    help="override an inferred fact")
+    mp.add_argument("--title", default="otshield network map")
+    mp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    mp.set_defaults(func=_cmd_map)
 
     dm = sub.add_parser("demo", help="build the demo plant capture and decode it")
     dm.add_argument("--directory", default="otshield-demo",

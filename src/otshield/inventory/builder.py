@@ -1,0 +1,387 @@
+"""Passive asset discovery: an event consumer that turns flows, ARP and decoded messages into
+assets, identity facts, roles with evidence, and conduits.
+
+Plug it in as one more sink of the engine (``Engine(fanout([writer, builder]))``); it keeps
+per-address state only, so its memory follows the number of devices, not the capture length.
+:meth:`InventoryBuilder.snapshot` turns the state into records (with Purdue levels and zones,
+see :mod:`otshield.inventory.levels`).
+
+Addresses and devices: an IP-speaking device is keyed by its IP address. A MAC seen with one or
+a few IPs is that device's interface; a MAC behind which many IPs appear in routed traffic is a
+router or gateway, becomes a network-device asset of its own, and is not glued to the IPs it
+forwards for. IPs that share one (non-gateway) MAC are merged into one asset (a multi-homed
+device); one IP seen with several MACs keeps them all, and a new MAC for a known IP is a
+``mac_changed`` event. Devices seen only at layer 2 (GOOSE publishers, PROFINET devices) are
+keyed by MAC.
+
+Changes (new asset, changed identity, changed MAC, new role) are reported as
+:class:`~otshield.inventory.model.AssetEvent` through ``emit`` at the packet time they happen, so
+the detection engine can alert on them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections import Counter
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from otshield.events import ArpEvent, Event, FlowEvent
+from otshield.inventory.facts import EXTRACTORS
+from otshield.inventory.model import AssetEvent, InventorySnapshot, RoleRecord
+from otshield.inventory.oui import mac_vendor
+from otshield.inventory.roles import (
+    CONTROL_SERVICES,
+    ENGINEERING_CLASSES,
+    FIELD_PROTOCOLS,
+    GATEWAY_MIN_IPS,
+    HISTORIAN_PORTS,
+    HMI_MIN_CONTROLLERS,
+    HMI_MIN_READS,
+    IT_SERVICES,
+    OT_SERVER_SERVICES,
+)
+
+__all__ = ["IDENTITY_FACTS", "Conduit", "Host", "InventoryBuilder"]
+IDENTITY_FACTS = frozenset({"vendor", "product", "model", "firmware", "serial", "order_number",
+                            "product_code", "device_type", "os"})
+"""Facts whose change for one asset means the device was replaced, reflashed or spoofed."""
+_MAX_EVIDENCE = 5  # evidence lines kept per role
+_MAX_PEERS = 4096  # peers remembered per host for role thresholds
+
+Emit = Callable[[Event], None]
+
+
+class Host:
+    """What is known about one address while the capture is read."""
+
+    __slots__ = ("bytes", "classes_sent", "facts", "first_seen", "frame", "ips", "key",
+                 "last_seen", "macs", "packets", "polled", "reads", "roles", "served", "used",
+                 "vlans")
+
+    def __init__(self, key: str, ts: float, frame: int) -> None:
+        self.key = key
+        self.ips: dict[str, list[float]] = {}
+        self.macs: dict[str, list[Any]] = {}
+        """MAC -> [first, last, source] (source ``arp`` is authoritative, ``flow`` is not)."""
+        self.facts: dict[tuple[str, str, str], list[float]] = {}
+        """(name, value, source) -> [first, last, frame, count]."""
+        self.served: Counter[str] = Counter()
+        self.used: Counter[str] = Counter()
+        self.polled: dict[str, set[str]] = {}
+        """Protocol -> servers this host was a client of (control protocols)."""
+        self.reads = 0
+        self.classes_sent: Counter[str] = Counter()
+        self.roles: dict[str, RoleRecord] = {}
+        self.vlans: set[int] = set()
+        self.first_seen = ts
+        self.last_seen = ts
+        self.frame = frame
+        self.packets = 0
+        self.bytes = 0
+
+
+class Conduit:
+    """Accumulated traffic between a client and a server on one protocol."""
+
+    __slots__ = ("bytes", "classes", "first_seen", "flows", "last_seen", "packets", "port",
+                 "transport")
+
+    def __init__(self, transport: str, port: int, ts: float) -> None:
+        self.transport = transport
+        self.port = port
+        self.flows = 0
+        self.packets = 0
+        self.bytes = 0
+        self.classes: Counter[str] = Counter()
+        self.first_seen = ts
+        self.last_seen = ts
+
+
+@lru_cache(maxsize=1 << 16)
+def _unicast_ip(ip: str) -> bool:
+    if not ip or ip in ("0.0.0.0", "::", "255.255.255.255"):
+        return False
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return not (addr.is_multicast or addr.is_unspecified or (
+        addr.version == 4 and ip.endswith(".255")))
+
+
+class InventoryBuilder:
+    """Event sink building the inventory. ``emit`` receives the change events."""
+
+    def __init__(self, emit: Emit | None = None, base: InventorySnapshot | None = None,
+                 server_ports: dict[str, frozenset[int]] | None = None) -> None:
+        self._emit = emit
+        self._ports = server_ports if server_ports is not None else _registry_ports()
+        self.hosts: dict[str, Host] = {}
+        self.conduits: dict[tuple[str, str, str], Conduit] = {}
+        self.mac_ips: dict[str, set[str]] = {}
+        """MAC -> IPs seen behind it in flows (for router detection)."""
+        self.arp_pairs: set[tuple[str, str]] = set()
+        self.overrides: dict[str, dict[str, str]] = {}
+        self.captures: list[str] = []
+        self._handlers: dict[type[Event], Callable[[Any], None]] = {}
+        if base is not None:
+            from otshield.inventory.persist import restore
+
+            restore(self, base)
+
+    # -- the sink --------------------------------------------------------------------------------
+    def __call__(self, event: Event) -> None:
+        cls = type(event)
+        handler = self._handlers.get(cls)
+        if handler is None:
+            handler = self._handlers[cls] = self._handler_for(cls)
+        handler(event)
+
+    def _handler_for(self, cls: type[Event]) -> Callable[[Any], None]:
+        if cls is FlowEvent:
+            return self._flow
+        if cls is ArpEvent:
+            return self._arp
+        tag = str(cls.__struct_config__.tag)
+        extractor = EXTRACTORS.get(tag)
+        has_class = "function_class" in cls.__struct_fields__
+        if extractor is None and not has_class:
+            return _ignore
+
+        def handle(event: Any) -> None:
+            if extractor is not None:
+                for kind, addr, name, value, source in extractor(event):
+                    self.fact(kind, addr, name, value, source, event.ts, event.frame)
+            if has_class:
+                self._function(tag, event)
+        return handle
+
+    # -- hosts and facts -------------------------------------------------------------------------
+    def host(self, key: str, ts: float, frame: int) -> Host:
+        h = self.hosts.get(key)
+        if h is None:
+            h = self.hosts[key] = Host(key, ts, frame)
+            kind, _, addr = key.partition(":")
+            if kind == "ip":
+                h.ips[addr] = [ts, ts]
+            self.change(ts, frame, "new_asset", key, f"first seen: {addr}")
+        return h
+
+    def fact(self, kind: str, addr: str, name: str, value: str, source: str, ts: float,
+             frame: int) -> None:
+        if kind == "ip" and not _unicast_ip(addr):
+            return
+        h = self.host(f"{kind}:{addr}", ts, frame)
+        key = (name, value, source)
+        row = h.facts.get(key)
+        if row is not None:
+            row[1] = ts
+            row[3] += 1
+            return
+        if name in IDENTITY_FACTS:
+            old = [v for (n, v, s) in h.facts if n == name and s == source and v != value]
+            if old:
+                self.change(ts, frame, "identity_changed", h.key,
+                            f"{name} changed from {old[-1]!r} to {value!r} ({source})",
+                            field=name, old=old[-1], new=value)
+        h.facts[key] = [ts, ts, frame, 1]
+        if name == "mac_address":
+            self._mac(h, addr, value.lower(), source, ts, frame)
+
+    def role(self, h: Host, role: str, evidence: str, ts: float, frame: int) -> None:
+        rec = h.roles.get(role)
+        if rec is None:
+            h.roles[role] = RoleRecord(role=role, source="inferred", evidence=[evidence], since=ts)
+            self.change(ts, frame, "new_role", h.key, f"{role}: {evidence}", field="role",
+                        new=role)
+        elif evidence not in rec.evidence and len(rec.evidence) < _MAX_EVIDENCE:
+            rec.evidence.append(evidence)
+
+    def change(self, ts: float, frame: int, change: str, asset: str, detail: str,
+               field: str = "", old: str = "", new: str = "") -> None:
+        if self._emit is not None:
+            self._emit(AssetEvent(ts=ts, frame=frame, change=change, asset=asset, detail=detail,
+                                  field=field, old=old, new=new))
+
+    # -- layer 2 ---------------------------------------------------------------------------------
+    def _mac(self, h: Host, ip: str, mac: str, source: str, ts: float, frame: int) -> None:
+        if not mac or mac == "00:00:00:00:00:00" or int(mac[:2], 16) & 1:
+            return
+        row = h.macs.get(mac)
+        if row is not None:
+            row[1] = ts
+            if source == "arp":
+                row[2] = "arp"
+            return
+        if source != "arp":
+            ips = self.mac_ips.setdefault(mac, set())
+            if len(ips) < _MAX_PEERS:
+                ips.add(ip)
+            if len(ips) >= GATEWAY_MIN_IPS:
+                return  # a router's MAC: the IPs behind it are not this interface
+        if h.macs and source == "arp":
+            self.change(ts, frame, "mac_changed", h.key,
+                        f"{ip} now answers from {mac} (was {', '.join(h.macs)})",
+                        field="mac", old=next(iter(h.macs)), new=mac)
+        h.macs[mac] = [ts, ts, source]
+        vendor = mac_vendor(mac)
+        if vendor:
+            key = ("vendor", vendor, "oui")
+            if key not in h.facts:
+                h.facts[key] = [ts, ts, frame, 1]
+
+    def _arp(self, e: ArpEvent) -> None:
+        if _unicast_ip(e.sender_ip) and e.sender_mac:
+            self.arp_pairs.add((e.sender_ip, e.sender_mac))
+            h = self.host(f"ip:{e.sender_ip}", e.ts, e.frame)
+            h.last_seen = e.ts
+            self._mac(h, e.sender_ip, e.sender_mac, "arp", e.ts, e.frame)
+
+    # -- flows -----------------------------------------------------------------------------------
+    def _flow(self, f: FlowEvent) -> None:
+        if not _unicast_ip(f.src_ip) or not f.dst_ip:
+            return
+        client = self.host(f"ip:{f.src_ip}", f.start, f.frame)
+        to_server, to_client = f.packets_to_server, f.packets_to_client
+        client.packets += to_server + to_client
+        client.bytes += f.bytes_to_server + f.bytes_to_client
+        client.last_seen = max(client.last_seen, f.ts)
+        client.ips[f.src_ip][1] = client.last_seen
+        if f.vlan is not None:
+            client.vlans.add(f.vlan)
+        if f.src_mac:
+            self._mac(client, f.src_ip, f.src_mac, "flow", f.ts, f.frame)
+        proto = f.protocol.removeprefix("guess:") if f.protocol else ""
+        name = proto or f"{f.transport}/{f.dst_port}"
+        if not _unicast_ip(f.dst_ip):
+            client.used[name] += 1  # broadcast and multicast: discovery, no server to credit
+            return
+        server = self.host(f"ip:{f.dst_ip}", f.start, f.frame)
+        server.packets += to_server + to_client
+        server.bytes += f.bytes_to_server + f.bytes_to_client
+        server.last_seen = max(server.last_seen, f.ts)
+        server.ips[f.dst_ip][1] = server.last_seen
+        if f.vlan is not None:
+            server.vlans.add(f.vlan)
+        if f.dst_mac:
+            self._mac(server, f.dst_ip, f.dst_mac, "flow", f.ts, f.frame)
+        answered = to_client > 0
+        ckey = (client.key, server.key, name)
+        c = self.conduits.get(ckey)
+        if c is None:
+            c = self.conduits[ckey] = Conduit(f.transport, f.dst_port, f.start)
+        c.flows += 1
+        c.packets += to_server + to_client
+        c.bytes += f.bytes_to_server + f.bytes_to_client
+        c.last_seen = max(c.last_seen, f.ts)
+        client.used[name] += 1
+        if answered:
+            server.served[name] += 1
+        if not proto or not answered or f.protocol.startswith("guess:"):
+            if answered and f.dst_port in HISTORIAN_PORTS and f.protocol.startswith("guess:"):
+                self._historian_port(server, f)
+            return
+        self._flow_roles(proto, client, server, f)
+
+    def _flow_roles(self, proto: str, client: Host, server: Host, f: FlowEvent) -> None:
+        ts, frame = f.ts, f.frame
+        if proto in CONTROL_SERVICES:
+            self.role(server, "controller", f"answers {proto} to {f.src_ip}", ts, frame)
+            polled = client.polled.setdefault(proto, set())
+            if len(polled) < _MAX_PEERS:
+                polled.add(f.dst_ip)
+            n = len({ip for peers in client.polled.values() for ip in peers})
+            if n >= HMI_MIN_CONTROLLERS:
+                self.role(client, "hmi", f"polls {n} controllers", ts, frame)
+        elif proto in OT_SERVER_SERVICES:
+            what = "OPC UA server" if proto == "opcua" else "MQTT broker"
+            self.role(server, "ot_server", f"{what} for {f.src_ip}", ts, frame)
+        elif proto in IT_SERVICES:
+            self.role(server, "it_server", f"{IT_SERVICES[proto]} for {f.src_ip}", ts, frame)
+
+    def _historian_port(self, server: Host, f: FlowEvent) -> None:
+        if any(server.polled.values()):
+            self.role(server, "historian",
+                      f"collects from controllers and serves {HISTORIAN_PORTS[f.dst_port]} "
+                      f"to {f.src_ip}", f.ts, f.frame)
+
+    # -- decoded OT messages ---------------------------------------------------------------------
+    def _function(self, tag: str, e: Any) -> None:
+        """An OT message with a function class: conduit classes and the client's roles.
+
+        Most decoders emit one event per transaction with the requester as source; some emit
+        one per message (DNP3, IEC 104), so a message from the server's well-known port is read
+        as travelling to the client: it counts as data the client receives (reads), never as a
+        command the server sent."""
+        cls = e.function_class
+        if not cls:
+            return
+        service = _service(tag)
+        ports = self._ports.get(service, ())
+        from_server = e.src_port in ports and e.dst_port not in ports
+        client_ip, server_ip = (e.dst_ip, e.src_ip) if from_server else (e.src_ip, e.dst_ip)
+        if not _unicast_ip(client_ip):
+            return
+        if from_server and cls != "read":
+            return
+        client = self.host(f"ip:{client_ip}", e.ts, e.frame)
+        client.classes_sent[cls] += 1
+        if cls == "read":
+            client.reads += 1
+            if client.reads == HMI_MIN_READS:
+                self.role(client, "hmi", f"{HMI_MIN_READS}+ reads of {tag} data", e.ts, e.frame)
+        elif cls in ENGINEERING_CLASSES:
+            name = str(getattr(e, "function", None) or getattr(e, "service_name", None)
+                       or getattr(e, "type_name", None) or cls)
+            if cls != "control" or _MODE_CHANGE.search(name):
+                self.role(client, "engineering_workstation",
+                          f"sent {name} ({cls}) to {server_ip or e.dst_mac} over {tag}",
+                          e.ts, e.frame)
+        if server_ip and _unicast_ip(server_ip):
+            key = (client.key, f"ip:{server_ip}", service)
+            c = self.conduits.get(key)
+            if c is None:  # the flow record comes at the end of the flow: count now
+                port = e.src_port if from_server else e.dst_port
+                c = self.conduits[key] = Conduit(e.transport, port, e.ts)
+            c.classes[cls] += 1
+
+    # -- results ---------------------------------------------------------------------------------
+    def field_protocol(self, mac: str, proto: str, ts: float, frame: int) -> None:
+        """A layer-2 fieldbus device (EtherCAT, PROFINET IO, SV merging unit)."""
+        h = self.host(f"mac:{mac}", ts, frame)
+        h.served[proto] += 1
+        if proto in FIELD_PROTOCOLS:
+            self.role(h, "field_device", f"sends {proto} frames", ts, frame)
+
+    def snapshot(self, site: Any = None) -> InventorySnapshot:
+        """The inventory as records, levels and zones included (``site``: a parsed site file)."""
+        from otshield.inventory.assemble import assemble
+
+        return assemble(self, site)
+
+
+_MODE_CHANGE = re.compile(r"stop|start|run|restart|reset|reboot|reinit|mode|cold|warm|firmware",
+                          re.IGNORECASE)
+"""Control functions that change a controller's state (engineering), unlike operating a
+breaker or a valve (what HMIs do all day)."""
+
+_SERVICE_OF_TAG = {"cip": "enip", "s7commplus": "s7comm", "nbdgm": "netbios", "nbns": "netbios"}
+
+
+def _service(tag: str) -> str:
+    """Protocol (flow) name of an event dataset: CIP messages ride on EtherNet/IP flows."""
+    return _SERVICE_OF_TAG.get(tag, tag)
+
+
+def _registry_ports() -> dict[str, frozenset[int]]:
+    """Protocol -> its well-known server ports (TCP and UDP), from the decoder registry."""
+    from otshield.protocols.registry import load_registry
+
+    return {s.name: s.tcp_ports | s.udp_ports for s in load_registry(plugins=False).specs}
+
+
+def _ignore(event: Any) -> None:
+    return None
