@@ -106,6 +106,7 @@ def _build_inventory(args: argparse.Namespace, err: Console) -> tuple[InventoryS
     """Run the captures through the engine into an inventory (``--state`` loaded first and
     saved after, ``--site`` applied, ``--set`` overrides recorded)."""
     from otshield.inventory import InventoryBuilder, load_site, load_snapshot, save_snapshot
+    from otshield.inventory.advisories import load_advisories
 
     state = Path(args.state) if args.state else None
     base = load_snapshot(state) if state is not None else None
@@ -128,7 +129,8 @@ def _build_inventory(args: argparse.Namespace, err: Console) -> tuple[InventoryS
         if writer is not None:
             writer.close()
     builder.captures.extend(str(p) for p in args.captures)
-    snapshot = builder.snapshot(site)
+    advisories = load_advisories([Path(p) for p in args.advisories or ()])
+    snapshot = builder.snapshot(site, advisories)
     if state is not None:
         save_snapshot(snapshot, state)
     return snapshot, problems
@@ -303,6 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
     inv.add_argument("--format", choices=("table", "json", "csv"), default="table")
     inv.add_argument("-o", "--output", metavar="DIR",
                      help="also write the events (asset changes included) as JSON lines")
+    inv.add_argument("--advisories", action="append", metavar="PATH",
+                     help="CSAF 2.0 advisory file, or a directory of them, to match assets "
+                     "against (repeatable)")
     inv.add_argument("--no-progress", action="store_true", help="no progress bar")
     inv.set_defaults(func=_cmd_inventory)
 
@@ -317,6 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
     mp.add_argument("--set", action="append", metavar="ASSET.FIELD=VALUE",
                     help="override an inferred fact")
     mp.add_argument("--title", default="otshield network map")
+    mp.add_argument("--advisories", action="append", metavar="PATH",
+                     help="CSAF 2.0 advisory file, or a directory of them, to match assets "
+                     "against (repeatable)")
     mp.add_argument("--no-progress", action="store_true", help="no progress bar")
     mp.set_defaults(func=_cmd_map)
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import msgspec
 import netaddr
 
+from otshield.inventory.advisories import Advisory, match_assets
 from otshield.inventory.model import (
     AssetRecord,
     ConduitRecord,
@@ -47,7 +48,8 @@ _NETWORK_WORDS = re.compile(r"\b(router|switch|firewall|cisco ios|hirschmann|mox
                             r"stratix|junos|fortigate|mikrotik)\b", re.IGNORECASE)
 
 
-def assemble(b: InventoryBuilder, site: tuple[Site, SiteNets] | None) -> InventorySnapshot:
+def assemble(b: InventoryBuilder, site: tuple[Site, SiteNets] | None,
+             advisories: list[Advisory]) -> InventorySnapshot:
     gateways = {mac for mac, ips in b.mac_ips.items() if len(ips) >= GATEWAY_MIN_IPS}
     groups = _merge_groups(b, gateways)
     overrides = dict(b.overrides)
@@ -79,7 +81,9 @@ def assemble(b: InventoryBuilder, site: tuple[Site, SiteNets] | None) -> Invento
     conduits = _conduits(b, key_to_id)
     zones = _zones(assets, site)
     zone_of = {aid: z.name for z in zones for aid in z.assets}
-    assets = [_with_zone(a, zone_of.get(a.id, "")) for a in assets]
+    exposure = match_assets(assets, advisories) if advisories else {}
+    assets = [msgspec.structs.replace(a, zone=a.zone or zone_of.get(a.id, ""),
+                                      advisories=exposure.get(a.id, [])) for a in assets]
     assets.sort(key=_sort_key)
     return InventorySnapshot(assets=assets, conduits=conduits, zones=zones,
                              overrides=b.overrides, captures=list(b.captures))
@@ -307,12 +311,6 @@ def _subnet(a: AssetRecord) -> str:
             return "internet"
         return str(ipaddress.ip_network(f"{ip}/{plen}", strict=False))
     return "layer 2"
-
-
-def _with_zone(a: AssetRecord, zone: str) -> AssetRecord:
-    if a.zone or not zone:
-        return a
-    return msgspec.structs.replace(a, zone=zone)
 
 
 def _conduits(b: InventoryBuilder, key_to_id: dict[str, str]) -> list[ConduitRecord]:

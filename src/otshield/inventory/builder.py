@@ -356,11 +356,12 @@ class InventoryBuilder:
         if proto in FIELD_PROTOCOLS:
             self.role(h, "field_device", f"sends {proto} frames", ts, frame)
 
-    def snapshot(self, site: Any = None) -> InventorySnapshot:
-        """The inventory as records, levels and zones included (``site``: a parsed site file)."""
+    def snapshot(self, site: Any = None, advisories: Any = None) -> InventorySnapshot:
+        """The inventory as records, levels and zones included (``site``: a parsed site file;
+        ``advisories``: loaded CSAF advisories to match)."""
         from otshield.inventory.assemble import assemble
 
-        return assemble(self, site)
+        return assemble(self, site, advisories or [])
 
 
 _MODE_CHANGE = re.compile(r"stop|start|run|restart|reset|reboot|reinit|mode|cold|warm|firmware",

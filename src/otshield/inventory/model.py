@@ -19,6 +19,7 @@ from otshield.events import Event, ecs
 __all__ = [
     "PURDUE_LEVELS",
     "ROLES",
+    "AdvisoryMatch",
     "AssetEvent",
     "AssetRecord",
     "ConduitRecord",
@@ -77,6 +78,21 @@ class RoleRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, 
     since: float = 0.0
 
 
+class AdvisoryMatch(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, gc=False):
+    """A published vulnerability that concerns an asset, and why we think so."""
+
+    advisory: str
+    cve: str
+    title: str
+    product: str
+    confidence: str
+    """``affected`` (vendor, product and version match) or ``version unknown``."""
+    reason: str
+    score: float | None = None
+    severity: str = ""
+    remediation: str = ""
+
+
 class AssetRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, gc=False):
     """One device (or, for routed traffic, one address)."""
 
@@ -97,6 +113,7 @@ class AssetRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True,
     level_reason: str = ""
     zone: str = ""
     facts: list[FactRecord] = msgspec.field(default_factory=list)
+    advisories: list[AdvisoryMatch] = msgspec.field(default_factory=list)
     protocols_served: dict[str, int] = msgspec.field(default_factory=dict)
     """Protocol -> flows in which this asset was the server."""
     protocols_used: dict[str, int] = msgspec.field(default_factory=dict)
