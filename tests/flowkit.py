@@ -26,6 +26,7 @@ class RecordingFlow:
         self.ts = ts
         self.frame = frame
         self.settings = settings or Settings()
+        self.opened_by_client = True
         self.events: list[Event] = []
 
     def fields(self, from_client: bool) -> CommonFields:

@@ -56,6 +56,9 @@ class FlowContext(Protocol):
     frame: int
     """1-based number of the packet being processed."""
     settings: Settings
+    opened_by_client: bool
+    """True when the connection's start was seen (SYN from the client); False for a flow
+    picked up mid-stream, whose sequence numbers and state start unknown."""
 
     def fields(self, from_client: bool) -> CommonFields:
         """Common event fields; ``from_client`` True makes the client the event's source."""
