@@ -17,6 +17,7 @@ BUILTIN: tuple[str, ...] = (
     "otshield.protocols.dnp3",
     "otshield.protocols.s7comm",
     "otshield.protocols.enip",
+    "otshield.protocols.iec104",
     # IT
     "otshield.protocols.dns",
     "otshield.protocols.http",
