@@ -27,6 +27,7 @@ class RecordingFlow:
         self.frame = frame
         self.settings = settings or Settings()
         self.opened_by_client = True
+        self.state: dict[Any, Any] = {}
         self.events: list[Event] = []
 
     def fields(self, from_client: bool) -> CommonFields:
@@ -38,6 +39,11 @@ class RecordingFlow:
 
     def emit(self, event: Event) -> None:
         self.events.append(event)
+
+    def shared(self) -> dict[Any, Any]:
+        return self.state
+
+
 
     def anomaly(self, code: str, detail: str, from_client: bool) -> None:
         self.events.append(AnomalyEvent(**self.fields(from_client), code=code, detail=detail,

@@ -573,8 +573,10 @@ decode_frame(long linktype, const Frame *f, PacketObject *p)
             off += 4;
         }
         if (et <= 1500) {  /* IEEE 802.3 length field: LLC frame (STP, ...) */
+            /* the length field bounds the payload: Ethernet padding is not LLC data */
+            Py_ssize_t end = off + (Py_ssize_t)et < n ? off + (Py_ssize_t)et : n;
             p->ethertype = 0;
-            return set_slice(&p->l2_payload, f, off, n) ? R_ERROR : R_EMPTY;
+            return set_slice(&p->l2_payload, f, off, end) ? R_ERROR : R_EMPTY;
         }
     }
     else if (linktype == 113) {  /* Linux cooked capture v1 */

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from otshield.config import Settings
 from otshield.errors import Malformed, describe_bug
@@ -74,6 +75,7 @@ class Engine:
         self._max_frame = self.settings.max_frame_bytes
         self._max_buffer = self.settings.max_stream_buffer
         self._link = LinkLayer(self.registry, self.settings, self.emit)
+        self._shared: dict[str, dict[Any, Any]] = {}  # FlowContext.shared(), per protocol
 
     def emit(self, event: Event) -> None:
         if type(event) is AnomalyEvent:
@@ -172,7 +174,7 @@ class Engine:
         src, sport, dst, dport, proto = key
         ckey = key if client_is_src else (dst, dport, src, sport, proto)
         flow = Flow(self.table.next_id, ckey, ts, self._frame, self.settings, self._user_sink,
-                    opened, self.stats.anomalies)
+                    opened, self.stats.anomalies, self._shared)
         self.table.next_id += 1
         if proto == 6:
             flow.streams = [TcpStream(), TcpStream()]

@@ -12,7 +12,7 @@ import hashlib
 import struct
 from collections import Counter
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from otshield.config import Settings
 from otshield.events import AnomalyEvent, CommonFields, Event, FlowEvent
@@ -47,8 +47,8 @@ class Flow:
 
     __slots__ = (
         "anomaly_counts", "bufs", "bytes_c", "bytes_s", "client_ip", "client_key", "client_mac",
-        "client_port", "closing", "community_id", "emit", "errors", "fc", "first_ts", "frame", "fs",
-        "guess",
+        "client_port", "closing", "community_id", "emit", "engine_state", "errors", "fc",
+        "first_ts", "frame", "fs", "guess",
         "id", "last_ts", "opened_by_client", "pending", "pending_bytes", "pkts_c", "pkts_s",
         "proto",
         "server_ip",
@@ -58,7 +58,8 @@ class Flow:
 
     def __init__(self, fid: int, client_key: FlowKey, ts: float, frame: int, settings: Settings,
                  emit: Callable[[Event], None], opened_by_client: bool,
-                 anomaly_counts: Counter[str]) -> None:
+                 anomaly_counts: Counter[str],
+                 engine_state: dict[str, dict[Any, Any]] | None = None) -> None:
         src, sport, dst, dport, proto = client_key
         self.id = fid
         self.client_key = client_key
@@ -91,6 +92,7 @@ class Flow:
         self.pending_bytes = 0
         self.errors = 0
         self.anomaly_counts = anomaly_counts  # the engine's, shared by every flow
+        self.engine_state = engine_state if engine_state is not None else {}
         self.fc: CommonFields | None = None
         self.fs: CommonFields | None = None
 
@@ -116,6 +118,9 @@ class Flow:
         else:
             self.fs = d
         return d
+
+    def shared(self) -> dict[Any, Any]:
+        return self.engine_state.setdefault(self.spec.name if self.spec else "", {})
 
     def anomaly(self, code: str, detail: str, from_client: bool) -> None:
         self.anomaly_counts[code] += 1

@@ -155,7 +155,7 @@ def decode(linktype: int, data: bytes, p: Packet) -> str | None:
             off += 4
         if et <= 1500:  # IEEE 802.3 length field: LLC frame (STP, ...)
             p.ethertype = 0
-            p.l2_payload = data[off:]
+            p.l2_payload = data[off:off + et]  # the length bounds it: padding is not LLC data
             return ""
     elif linktype == 113:  # Linux cooked capture v1
         p.src_mac = p.dst_mac = b""

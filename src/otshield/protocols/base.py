@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from otshield.config import Settings
 from otshield.events import CommonFields, Event, LinkFields
@@ -66,6 +66,12 @@ class FlowContext(Protocol):
 
     def emit(self, event: Event) -> None:
         """Publish an event to every consumer."""
+        ...
+
+    def shared(self) -> dict[Any, Any]:
+        """State shared by every session of this protocol in one engine, for protocols whose
+        conversation spans flows (a PROFINET IO CM answer comes back from another UDP port).
+        The decoder keeps it bounded and removes what it no longer needs."""
         ...
 
     def anomaly(self, code: str, detail: str, from_client: bool) -> None:

@@ -18,6 +18,12 @@ BUILTIN: tuple[str, ...] = (
     "otshield.protocols.s7comm",
     "otshield.protocols.enip",
     "otshield.protocols.iec104",
+    "otshield.protocols.bacnet",
+    "otshield.protocols.profinet_dcp",
+    "otshield.protocols.profinet_rt",
+    "otshield.protocols.pnio_cm",
+    "otshield.protocols.ethercat",
+    "otshield.protocols.powerlink",
     # IT
     "otshield.protocols.dns",
     "otshield.protocols.http",
