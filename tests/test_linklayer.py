@@ -122,3 +122,12 @@ def test_truncated_llc_frame_without_payload_is_ignored() -> None:
     eng, events = run([(1.0, frame)], specs=[BEACON])
     assert eng.stats.packets == 1
     assert not tags(events, "anomaly")
+
+
+def test_llc_payload_stops_at_the_8023_length_not_at_the_padding() -> None:
+    BUILT.clear()
+    payload = b"\x00\x05hi"
+    frame = llc_frame(A, B, payload) + b"\x7e" * 40  # minimum-size frame padded with junk
+    _, events = run([(1.0, frame)], specs=[BEACON])
+    (e,) = [e for e in tags(events, "beacon") if e.text != "summary"]
+    assert (e.counter, e.text) == (5, "hi")

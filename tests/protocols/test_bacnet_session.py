@@ -301,14 +301,15 @@ def test_link_session_pairs_by_mac() -> None:
     assert [e.code for e in link.events if isinstance(e, AnomalyEvent)] == ["bacnet.bad_llc"]
 
 
-def test_link_padding_is_tolerated_only_in_minimum_frames() -> None:
+def test_junk_after_the_service_parameters_is_reported() -> None:
+    # The engine cuts Ethernet padding off by the 802.3 length (tests/test_linklayer.py), so
+    # whatever follows the parameters inside the LLC payload is the sender's.
     link = RecordingLink()
     s = BacnetLinkSession(link)
     whois = b"\x82\x82\x03" + B.npdu(B.unconfirmed(8))
-    padded = whois + b"\x7e" * (46 - len(whois))  # Ethernet padding of non-zeros
-    link.send(s, A, "ff:ff:ff:ff:ff:ff", padded)
+    link.send(s, A, "ff:ff:ff:ff:ff:ff", whois)
     assert [e.__struct_config__.tag for e in link.events] == ["bacnet"]
-    link.send(s, A, "ff:ff:ff:ff:ff:ff", whois + b"\x7e" * 50)  # not a minimum-size frame
+    link.send(s, A, "ff:ff:ff:ff:ff:ff", whois + b"\x7e" * 50)
     assert [e.__struct_config__.tag for e in link.events] == ["bacnet", "anomaly", "bacnet"]
 
 

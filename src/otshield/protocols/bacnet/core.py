@@ -133,9 +133,6 @@ class BacnetCore:
         self.next_check = 0.0
         self.flagged_full = False
         self.unanswered = 0
-        self.lenient = False
-        """Set by the link session for frames that may carry Ethernet padding after the NPDU:
-        errors and leftovers in the service parameters are then not reported."""
 
     # -- what subclasses provide -----------------------------------------------------------
     def where(self, side: Side) -> tuple[CommonFields, MacFields]:
@@ -165,8 +162,7 @@ class BacnetCore:
             try:
                 parse_network_message(npdu, buf)
             except Malformed as m:
-                if not self.lenient:
-                    self.anomaly(m.code, m.detail)
+                self.anomaly(m.code, m.detail)
             self._network(npdu, side, bvlc, origin)
             return
         try:
@@ -213,12 +209,11 @@ class BacnetCore:
         r = TagReader(bytes(buf) if isinstance(buf, bytearray) else buf, start)
         try:
             decoder(r, detail)
-            if not r.at_end() and not self.lenient:
+            if not r.at_end():
                 self.anomaly("bacnet.bad_tag",
                              f"{r.end - r.pos} octets after the service parameters")
         except Malformed as m:
-            if not self.lenient:
-                self.anomaly(m.code, m.detail)
+            self.anomaly(m.code, m.detail)
 
     def _unconfirmed(self, buf: bytes, apdu: Apdu, npdu: Npdu, side: Side, bvlc: str | None,
                      origin: str | None) -> None:
@@ -401,8 +396,7 @@ class BacnetCore:
         try:
             return decode_error(r)
         except Malformed as m:
-            if not self.lenient:
-                self.anomaly(m.code, m.detail)
+            self.anomaly(m.code, m.detail)
             return None, None
 
     def _orphan(self, buf: bytes, apdu: Apdu, npdu: Npdu, requester: Side, bvlc: str | None,

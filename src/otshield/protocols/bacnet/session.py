@@ -25,15 +25,10 @@ from otshield.protocols.bacnet.events import BacnetNetworkEvent
 from otshield.protocols.bacnet.parser import parse_bvlc, parse_llc
 from otshield.protocols.base import FlowContext, LinkContext
 
-__all__ = ["PADDED_SIZES", "BacnetIpSession", "BacnetLinkSession"]
+__all__ = ["BacnetIpSession", "BacnetLinkSession"]
 
 _H = struct.Struct("!H")
 _ORIGINAL = {0x0A: BVLC_FUNCTIONS[0x0A], 0x0B: BVLC_FUNCTIONS[0x0B]}
-
-PADDED_SIZES = (46, 42)
-"""LLC payload sizes of minimum-size Ethernet frames (untagged, 802.1Q tagged): such a frame
-may end in padding after the NPDU, so errors in its service parameters are not reported."""
-
 
 class BacnetIpSession(BacnetCore):
     """BACnet/IP on one UDP flow."""
@@ -126,7 +121,6 @@ class BacnetLinkSession(BacnetCore):
         except Malformed as m:
             self.anomaly(m.code, m.detail)
             return
-        self.lenient = len(payload) in PADDED_SIZES
         self.npdu(payload, pos, (ctx.src_mac, ctx.dst_mac), (ctx.dst_mac, ctx.src_mac), None,
                   None)
 
