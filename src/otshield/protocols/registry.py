@@ -19,6 +19,8 @@ BUILTIN: tuple[str, ...] = (
     "otshield.protocols.enip",
     "otshield.protocols.iec104",
     "otshield.protocols.bacnet",
+    "otshield.protocols.goose",
+    "otshield.protocols.sv",
     "otshield.protocols.profinet_dcp",
     "otshield.protocols.profinet_rt",
     "otshield.protocols.pnio_cm",
