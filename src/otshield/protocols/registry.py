@@ -19,6 +19,7 @@ BUILTIN: tuple[str, ...] = (
     "otshield.protocols.enip",
     "otshield.protocols.iec104",
     "otshield.protocols.bacnet",
+    "otshield.protocols.opcua",
     "otshield.protocols.goose",
     "otshield.protocols.sv",
     "otshield.protocols.profinet_dcp",
