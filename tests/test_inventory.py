@@ -71,6 +71,16 @@ def test_demo_plant_roles_and_levels_are_all_right(
             wrong[ip] = (sorted(got), a.purdue_level, a.level_reason)
     assert not wrong
     assert set(assets) == set(DEMO_PLANT)  # no phantom asset (broadcast, multicast)
+    # devices seen at layer 2 only: the GOOSE-publishing IED and the PROFINET IO device
+    l2 = {a.id: a for a in snap.assets if not a.ips}
+    assert set(l2) == {"mac:00:09:8e:00:40:21", "mac:00:1b:1b:00:30:61"}
+    ied = l2["mac:00:09:8e:00:40:21"]
+    assert ([r.role for r in ied.roles], ied.purdue_level, ied.name) == (
+        ["controller"], 1, "IED21PROT")
+    io = l2["mac:00:1b:1b:00:30:61"]
+    assert ([r.role for r in io.roles], io.purdue_level, io.vendor) == (
+        ["field_device"], 0, "Siemens AG")
+    assert io.name == "et200sp-mixer"  # renamed by the engineering workstation's DCP Set
 
 
 def test_every_role_shows_its_evidence(
@@ -78,6 +88,7 @@ def test_every_role_shows_its_evidence(
     assets = by_ip(demo_inventory[0])
     ews = {r.role: r for r in assets["10.10.20.30"].roles}["engineering_workstation"]
     assert any("plc_stop" in line and "10.10.30.21" in line for line in ews.evidence)
+    assert any("set (config)" in line and "profinet_dcp" in line for line in ews.evidence)
     plc = {r.role: r for r in assets["10.10.30.11"].roles}["controller"]
     assert plc.evidence == ["answers modbus to 10.10.20.10"]
     hmi = {r.role: r for r in assets["10.10.20.10"].roles}["hmi"]

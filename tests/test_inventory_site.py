@@ -143,7 +143,7 @@ def test_csv_and_table_formats(demo: Path, capsys: pytest.CaptureFixture[str],
     monkeypatch.setenv("COLUMNS", "220")
     assert main(["inventory", str(demo), "--no-progress"]) == 0
     text = capsys.readouterr().out
-    assert "Assets (17)" in text and "engineering_workstation" in text and "Zones" in text
+    assert "Assets (19)" in text and "engineering_workstation" in text and "Zones" in text
 
 
 def test_bad_override_syntax(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -40,8 +40,8 @@ __all__ = ["assemble", "asset_id"]
 SiteNets = list[tuple[netaddr.IPNetwork, SiteZone]]
 
 # Which facts give the display identity, best first.
-_NAME_FACTS = ("name", "hostname", "plc_name", "station_name", "netbios_name", "fqdn",
-               "device_name")
+_NAME_FACTS = ("name", "hostname", "plc_name", "station_name", "ied_name", "netbios_name",
+               "fqdn", "device_name")
 _PRODUCT_FACTS = ("product", "model", "order_number", "product_code", "device_type")
 _VERSION_FACTS = ("version", "firmware", "software_version")
 _NETWORK_WORDS = re.compile(r"\b(router|switch|firewall|cisco ios|hirschmann|moxa eds|scalance|"
@@ -124,6 +124,13 @@ def _merge_groups(b: InventoryBuilder, gateways: set[str]) -> list[list[Host]]:
                     parent[max(a, c)] = min(a, c)
             else:
                 owner[mac] = h.key
+    for h in hosts:  # a device first seen at layer 2 whose MAC later showed up with an IP
+        mac = h.key[4:] if h.key.startswith("mac:") else ""
+        if mac in owner:
+            a, c = find(owner[mac]), find(h.key)
+            if a != c:
+                # the IP host's key wins: the device is addressed by IP from now on
+                parent[c] = a
     groups: dict[str, list[Host]] = {}
     for h in hosts:
         groups.setdefault(find(h.key), []).append(h)

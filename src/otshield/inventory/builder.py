@@ -124,6 +124,8 @@ class InventoryBuilder:
         self.mac_ips: dict[str, set[str]] = {}
         """MAC -> IPs seen behind it in flows (for router detection)."""
         self.arp_pairs: set[tuple[str, str]] = set()
+        self.mac_owner: dict[str, str] = {}
+        """MAC -> key of the IP host it belongs to (router MACs excluded)."""
         self.overrides: dict[str, dict[str, str]] = {}
         self.captures: list[str] = []
         self._handlers: dict[type[Event], Callable[[Any], None]] = {}
@@ -167,6 +169,11 @@ class InventoryBuilder:
             kind, _, addr = key.partition(":")
             if kind == "ip":
                 h.ips[addr] = [ts, ts]
+            else:  # a device seen at layer 2 only: its MAC is its identity
+                h.macs[addr] = [ts, ts, "frame"]
+                vendor = mac_vendor(addr)
+                if vendor:
+                    h.facts[("vendor", vendor, "oui")] = [ts, ts, frame, 1]
             self.change(ts, frame, "new_asset", key, f"first seen: {addr}")
         return h
 
@@ -174,7 +181,16 @@ class InventoryBuilder:
              frame: int) -> None:
         if kind == "ip" and not _unicast_ip(addr):
             return
-        h = self.host(f"{kind}:{addr}", ts, frame)
+        if kind == "mac":
+            if not _unicast_mac(addr):
+                return
+            host_key = self.mac_owner.get(addr, f"mac:{addr}")
+        else:
+            host_key = f"ip:{addr}"
+        h = self.host(host_key, ts, frame)
+        if name.startswith("role:"):
+            self.role(h, name[5:], value, ts, frame)
+            return
         key = (name, value, source)
         row = h.facts.get(key)
         if row is not None:
@@ -208,7 +224,7 @@ class InventoryBuilder:
 
     # -- layer 2 ---------------------------------------------------------------------------------
     def _mac(self, h: Host, ip: str, mac: str, source: str, ts: float, frame: int) -> None:
-        if not mac or mac == "00:00:00:00:00:00" or int(mac[:2], 16) & 1:
+        if not _unicast_mac(mac):
             return
         row = h.macs.get(mac)
         if row is not None:
@@ -227,6 +243,8 @@ class InventoryBuilder:
                         f"{ip} now answers from {mac} (was {', '.join(h.macs)})",
                         field="mac", old=next(iter(h.macs)), new=mac)
         h.macs[mac] = [ts, ts, source]
+        if h.key.startswith("ip:"):
+            self.mac_owner.setdefault(mac, h.key)
         vendor = mac_vendor(mac)
         if vendor:
             key = ("vendor", vendor, "oui")
@@ -320,6 +338,9 @@ class InventoryBuilder:
         if not cls:
             return
         service = _service(tag)
+        if not e.src_ip and not e.dst_ip:
+            self._link_function(tag, e, cls)
+            return
         ports = self._ports.get(service, ())
         from_server = e.src_port in ports and e.dst_port not in ports
         client_ip, server_ip = (e.dst_ip, e.src_ip) if from_server else (e.src_ip, e.dst_ip)
@@ -328,18 +349,7 @@ class InventoryBuilder:
         if from_server and cls != "read":
             return
         client = self.host(f"ip:{client_ip}", e.ts, e.frame)
-        client.classes_sent[cls] += 1
-        if cls == "read":
-            client.reads += 1
-            if client.reads == HMI_MIN_READS:
-                self.role(client, "hmi", f"{HMI_MIN_READS}+ reads of {tag} data", e.ts, e.frame)
-        elif cls in ENGINEERING_CLASSES:
-            name = str(getattr(e, "function", None) or getattr(e, "service_name", None)
-                       or getattr(e, "type_name", None) or cls)
-            if cls != "control" or _MODE_CHANGE.search(name):
-                self.role(client, "engineering_workstation",
-                          f"sent {name} ({cls}) to {server_ip or e.dst_mac} over {tag}",
-                          e.ts, e.frame)
+        self._classes(client, tag, cls, server_ip, e)
         if server_ip and _unicast_ip(server_ip):
             key = (client.key, f"ip:{server_ip}", service)
             c = self.conduits.get(key)
@@ -347,6 +357,38 @@ class InventoryBuilder:
                 port = e.src_port if from_server else e.dst_port
                 c = self.conduits[key] = Conduit(e.transport, port, e.ts)
             c.classes[cls] += 1
+
+    def _link_function(self, tag: str, e: Any, cls: str) -> None:
+        """A link-layer message (PROFINET DCP, POWERLINK NMT...): MAC to MAC."""
+        src, dst = getattr(e, "src_mac", ""), getattr(e, "dst_mac", "")
+        if not _unicast_mac(src):
+            return
+        client = self.host(self.mac_owner.get(src, f"mac:{src}"), e.ts, e.frame)
+        self._classes(client, tag, cls, dst, e)
+        if _unicast_mac(dst):
+            server = self.host(self.mac_owner.get(dst, f"mac:{dst}"), e.ts, e.frame)
+            key = (client.key, server.key, _service(tag))
+            c = self.conduits.get(key)
+            if c is None:
+                c = self.conduits[key] = Conduit("ethernet", 0, e.ts)
+            c.classes[cls] += 1
+            c.packets += 1
+            c.last_seen = e.ts
+
+    def _classes(self, client: Host, tag: str, cls: str, server: str, e: Any) -> None:
+        """The client's function classes and the roles they show."""
+        client.classes_sent[cls] += 1
+        if cls == "read":
+            client.reads += 1
+            if client.reads == HMI_MIN_READS:
+                self.role(client, "hmi", f"{HMI_MIN_READS}+ reads of {tag} data", e.ts, e.frame)
+        elif cls in ENGINEERING_CLASSES:
+            name = str(getattr(e, "function", None) or getattr(e, "service_name", None)
+                       or getattr(e, "type_name", None) or getattr(e, "service", None) or cls)
+            if cls != "control" or _MODE_CHANGE.search(name):
+                self.role(client, "engineering_workstation",
+                          f"sent {name} ({cls}) to {server or 'broadcast'} over {tag}",
+                          e.ts, e.frame)
 
     # -- results ---------------------------------------------------------------------------------
     def field_protocol(self, mac: str, proto: str, ts: float, frame: int) -> None:
@@ -375,6 +417,16 @@ _SERVICE_OF_TAG = {"cip": "enip", "s7commplus": "s7comm", "nbdgm": "netbios", "n
 def _service(tag: str) -> str:
     """Protocol (flow) name of an event dataset: CIP messages ride on EtherNet/IP flows."""
     return _SERVICE_OF_TAG.get(tag, tag)
+
+
+def _unicast_mac(mac: str | None) -> bool:
+    """A real interface address: not empty, all-zero, group (multicast/broadcast)."""
+    if not mac or len(mac) != 17 or mac == "00:00:00:00:00:00":
+        return False
+    try:
+        return not int(mac[:2], 16) & 1
+    except ValueError:
+        return False
 
 
 def _registry_ports() -> dict[str, frozenset[int]]:

@@ -7,7 +7,9 @@ destination. Facts that name another address (DNS answers, DHCP leases, NetBIOS 
 say which address they describe.
 
 An extractor returns observations ``(kind, address, fact, value, source)`` where kind is ``ip``
-or ``mac``. Values are stripped, bounded and never empty.
+or ``mac``. Values are stripped, bounded and never empty. A fact named ``role:<role>`` is a
+role with its evidence as the value: protocols that reveal what a device is (a GOOSE publisher
+is an IED, a PROFINET DCP answer names an IO device) say so here.
 """
 
 from __future__ import annotations
@@ -217,6 +219,162 @@ def _rdp(e: Any) -> list[Observation]:
     return out
 
 
+def _addr(e: Any, src: bool) -> tuple[str, str | None]:
+    """(kind, address) of an event's side: its IP, or its MAC for link-layer events."""
+    ip = e.src_ip if src else e.dst_ip
+    if ip:
+        return "ip", ip
+    return "mac", getattr(e, "src_mac" if src else "dst_mac", None)
+
+
+def _iec104(e: Any) -> list[Observation]:
+    out: list[Observation] = []
+    # the controlled station is the side on port 2404
+    station = e.src_ip if e.src_port == 2404 else e.dst_ip
+    _obs(out, "ip", station, "iec104_common_address", e.common_address, "iec104.asdu")
+    return out
+
+
+_BACNET_DEVICE_PROPERTIES = {"vendor-name": "vendor", "model-name": "model",
+                             "firmware-revision": "firmware",
+                             "application-software-version": "software_version",
+                             "object-name": "device_name", "location": "location",
+                             "description": "description"}
+
+
+def _bacnet(e: Any) -> list[Observation]:
+    out: list[Observation] = []
+    if e.service == "i-am" and e.device_instance is not None:
+        kind, addr = _addr(e, True)
+        _obs(out, kind, addr, "bacnet_device_instance", e.device_instance, "bacnet.i_am")
+        _obs(out, kind, addr, "vendor", e.vendor_name or (
+            f"BACnet vendor {e.vendor_id}" if e.vendor_id is not None else None), "bacnet.i_am")
+        _obs(out, kind, addr, "role:controller", f"announces BACnet device {e.device_instance}",
+             "bacnet.i_am")
+    if e.service == "i-have" and e.object_name:
+        kind, addr = _addr(e, True)
+        _obs(out, kind, addr, "device_name", e.object_name, "bacnet.i_have")
+    props = [(e.object_type, e.property, e.values)] if e.property else []
+    props += [(p.object_type, p.property, p.values) for p in e.properties or ()]
+    kind, addr = _addr(e, False)  # the answering device
+    for obj, prop, values in props:
+        name = _BACNET_DEVICE_PROPERTIES.get(prop or "")
+        if name and obj == "device" and values and e.function_class == "read":
+            _obs(out, kind, addr, name, values[0], "bacnet.read_property")
+    return out
+
+
+def _profinet_dcp(e: Any) -> list[Observation]:
+    out: list[Observation] = []
+    if e.service in ("identify", "hello"):
+        if e.service == "identify" and e.service_type == "request":
+            return out
+        mac = e.src_mac  # the device answers Identify and sends Hello itself
+    elif e.service in ("get", "set") and e.result in ("ok", None):
+        mac = e.dst_mac  # transactions: the requester is the source
+    else:
+        return out
+    src = f"profinet_dcp.{e.service}"
+    _obs(out, "mac", mac, "station_name", e.station_name, src)
+    _obs(out, "mac", mac, "model", e.vendor_name, src)  # "type of station", e.g. ET200SP
+    if e.vendor_id is not None:
+        _obs(out, "mac", mac, "profinet_id", f"{e.vendor_id:04x}:{e.device_id or 0:04x}", src)
+    _obs(out, "mac", mac, "configured_ip", e.ip if e.ip and e.ip != "0.0.0.0" else None, src)
+    roles = " ".join(e.device_roles or ())
+    if "Controller" in roles:
+        _obs(out, "mac", mac, "role:controller", "PROFINET IO controller (DCP device role)", src)
+    elif e.service != "set":
+        _obs(out, "mac", mac, "role:field_device", "PROFINET IO device (answers DCP)", src)
+    return out
+
+
+def _pnio_cm(e: Any) -> list[Observation]:
+    out: list[Observation] = []
+    src = "pnio_cm.im0"
+    _obs(out, "ip", e.dst_ip, "order_number", e.im_order_id, src)
+    _obs(out, "ip", e.dst_ip, "serial", e.im_serial_number, src)
+    _obs(out, "ip", e.dst_ip, "firmware", e.im_software_revision, src)
+    if e.operation == "connect":
+        _obs(out, "ip", e.dst_ip, "station_name", e.station_name, "pnio_cm.connect")
+        _obs(out, "ip", e.src_ip, "role:controller",
+             f"PROFINET IO controller: connects to {e.dst_ip}", "pnio_cm.connect")
+        _obs(out, "ip", e.dst_ip, "role:field_device",
+             f"PROFINET IO device of {e.src_ip}", "pnio_cm.connect")
+    return out
+
+
+def _powerlink(e: Any) -> list[Observation]:
+    out: list[Observation] = []
+    if e.vendor_id is None:
+        return out
+    src = "powerlink.ident_response"
+    mac = e.src_mac
+    _obs(out, "mac", mac, "vendor", f"POWERLINK vendor 0x{e.vendor_id:08x}", src)
+    _obs(out, "mac", mac, "product_code", e.product_code, src)
+    _obs(out, "mac", mac, "firmware", e.revision, src)
+    _obs(out, "mac", mac, "serial", e.serial_number, src)
+    _obs(out, "mac", mac, "hostname", e.host_name, src)
+    role = "controller" if e.src_node == 240 else "field_device"  # node 240: managing node
+    _obs(out, "mac", mac, f"role:{role}", f"POWERLINK node {e.src_node}", src)
+    return out
+
+
+def _ethercat(e: Any) -> list[Observation]:
+    out: list[Observation] = []
+    # only the master has a MAC (slaves forward its frames): it controls the segment
+    _obs(out, "mac", e.src_mac, "role:controller", "EtherCAT master", "ethercat")
+    return out
+
+
+def _profinet_rt(e: Any) -> list[Observation]:
+    out: list[Observation] = []
+    if e.kind == "summary" and e.frame_class.startswith("rt"):
+        _obs(out, "mac", e.src_mac, "profinet_rt_streams", e.frame_id, "profinet_rt")
+    return out
+
+
+def _goose(e: Any) -> list[Observation]:
+    out: list[Observation] = []
+    kind, addr = _addr(e, True)
+    ied = e.gocb_ref.split("/", 1)[0] if "/" in e.gocb_ref else ""
+    _obs(out, kind, addr, "ied_name", ied, "goose")
+    _obs(out, kind, addr, "role:controller", f"IED publishing GOOSE {e.gocb_ref}", "goose")
+    return out
+
+
+def _sv(e: Any) -> list[Observation]:
+    out: list[Observation] = []
+    kind, addr = _addr(e, True)
+    _obs(out, kind, addr, "sv_id", e.sv_id, "sv")
+    _obs(out, kind, addr, "role:field_device", f"merging unit publishing {e.sv_id}", "sv")
+    return out
+
+
+def _opcua_app(out: list[Observation], addr: str, app: Any, source: str) -> None:
+    if app is None:
+        return
+    _obs(out, "ip", addr, "opcua_application_uri", app.application_uri, source)
+    _obs(out, "ip", addr, "opcua_product_uri", app.product_uri, source)
+    _obs(out, "ip", addr, "application", app.application_name, source)
+
+
+def _opcua(e: Any) -> list[Observation]:
+    out: list[Observation] = []
+    b = getattr(e, "build_info", None)
+    if b is not None:
+        src = "opcua.build_info"
+        _obs(out, "ip", e.dst_ip, "vendor", b.manufacturer, src)
+        _obs(out, "ip", e.dst_ip, "product", b.product_name, src)
+        _obs(out, "ip", e.dst_ip, "software_version", b.software_version, src)
+        _obs(out, "ip", e.dst_ip, "opcua_product_uri", b.product_uri, src)
+    for ep in getattr(e, "endpoints", None) or ():
+        _opcua_app(out, e.dst_ip, ep.server, "opcua.endpoints")
+    session = getattr(e, "session", None)
+    if session is not None:
+        _opcua_app(out, e.src_ip, session.client, "opcua.create_session")
+    return out
+
+
 EXTRACTORS: dict[str, Extractor] = {
     "modbus": _modbus,
     "enip": _enip,
@@ -233,6 +391,17 @@ EXTRACTORS: dict[str, Extractor] = {
     "nbdgm": _nbdgm,
     "smb": _smb,
     "rdp": _rdp,
+    "iec104": _iec104,
+    "bacnet": _bacnet,
+    "profinet_dcp": _profinet_dcp,
+    "pnio_cm": _pnio_cm,
+    "powerlink": _powerlink,
+    "ethercat": _ethercat,
+    "profinet_rt": _profinet_rt,
+    "goose": _goose,
+    "goose_publisher": _goose,
+    "sv_stream": _sv,
+    "opcua": _opcua,
 }
 """Event dataset -> its fact extractor. Decoders added later register theirs here."""
 

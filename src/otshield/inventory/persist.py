@@ -71,6 +71,9 @@ def restore(b: InventoryBuilder, snap: InventorySnapshot) -> None:
         b.hosts[a.id] = h
         for ip in a.ips:
             b.hosts[f"ip:{ip}"] = h  # every address of a merged device finds the device
+        if a.ips:
+            for mac in a.macs:
+                b.mac_owner.setdefault(mac, a.id)
     for c in snap.conduits:
         conduit = Conduit(c.transport, c.port, c.first_seen)
         conduit.flows, conduit.packets, conduit.bytes = c.flows, c.packets, c.bytes
