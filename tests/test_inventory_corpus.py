@@ -101,3 +101,34 @@ def test_s7_module_and_firmware(rel: str) -> None:
             assert ("serial", serial.strip()) in got
         assert a.vendor == "Siemens"
     print(f"{rel}: {asset_of(snap, rows[0][1]).product} / {asset_of(snap, rows[0][1]).name}")
+
+
+def test_mms_identify() -> None:
+    path = capture("iti/iec61850/mms_8d7c7db0.pcap")
+    rows = tshark_fields(path, ["ip.src", "mms.vendorName", "mms.modelName", "mms.revision"],
+                         "mms.vendorName")
+    assert rows, "tshark finds no MMS identify response"
+    snap = inventory(path)
+    for _, server, vendor, model, revision in rows:
+        got = facts(asset_of(snap, server), "mms.identify")
+        assert {("vendor", vendor), ("model", model), ("firmware", revision)} <= got
+    print(f"mms_8d7c7db0: {len({r[1] for r in rows})} ICCP peers identified")
+
+
+@pytest.mark.parametrize("rel", ["iti/profinet/ChangeIPUsingDCP.pcap",
+                                 "icsnpp/profinet/profinet_io_cm_mixed_1.pcap"])
+def test_profinet_dcp_station_names(rel: str) -> None:
+    path = capture(rel)
+    # identify answers (service 5, type 1): the device names itself; an Identify *request*
+    # carrying a name is a search filter and says nothing about its sender
+    rows = tshark_fields(path, ["eth.src", "pn_dcp.suboption_device_nameofstation"],
+                         "pn_dcp.suboption_device_nameofstation && pn_dcp.service_id == 5 "
+                         "&& pn_dcp.service_type == 1")
+    assert rows, "tshark finds no DCP identify answer"
+    snap = inventory(path)
+    by_mac = {m: a for a in snap.assets for m in a.macs}
+    for _, mac, name in rows:
+        a = by_mac[mac]
+        assert ("station_name", name) in facts(a, "profinet_dcp.identify"), mac
+        assert "field_device" in {r.role for r in a.roles}
+    print(f"{rel}: {len(rows)} identify answers, stations {sorted({r[2] for r in rows})}")

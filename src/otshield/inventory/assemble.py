@@ -44,6 +44,8 @@ _NAME_FACTS = ("name", "hostname", "plc_name", "station_name", "ied_name", "netb
                "fqdn", "device_name")
 _PRODUCT_FACTS = ("product", "model", "order_number", "product_code", "device_type")
 _VERSION_FACTS = ("version", "firmware", "software_version")
+_FIELDBUS_SETUP = ("over pnio_cm", "over profinet_dcp", "over ethercat", "over powerlink")
+"""Protocols in which a controller configures its own devices as part of normal start-up."""
 _NETWORK_WORDS = re.compile(r"\b(router|switch|firewall|cisco ios|hirschmann|moxa eds|scalance|"
                             r"stratix|junos|fortigate|mikrotik)\b", re.IGNORECASE)
 
@@ -219,6 +221,11 @@ def _behaviour_roles(a: AssetRecord, roles: dict[str, RoleRecord], facts: list[F
     if hmi is not None and "engineering_workstation" in roles and all(
             "reads of" in line for line in hmi.evidence):
         del roles["hmi"]
+    ews = roles.get("engineering_workstation")
+    if ews is not None and "controller" in roles and all(
+            line.endswith(_FIELDBUS_SETUP) for line in ews.evidence):
+        # an IO controller parameterising its devices (DCP Set, record writes) at start-up
+        del roles["engineering_workstation"]
     if a.ips and all(not _private_ip(ip) for ip in a.ips):
         roles.setdefault("external", _inferred("external", [
             f"{a.ips[0]} is a public address"]))

@@ -375,6 +375,101 @@ def _opcua(e: Any) -> list[Observation]:
     return out
 
 
+def _server_side(e: Any, ports: tuple[int, ...]) -> tuple[str, str]:
+    """(server, client) IPs of a message-level event: the server owns the well-known port."""
+    return (e.src_ip, e.dst_ip) if e.src_port in ports else (e.dst_ip, e.src_ip)
+
+
+def _mms(e: Any) -> list[Observation]:
+    out: list[Observation] = []
+    src = "mms.identify"
+    _obs(out, "ip", e.dst_ip, "vendor", getattr(e, "vendor", None), src)
+    _obs(out, "ip", e.dst_ip, "model", getattr(e, "model", None), src)
+    _obs(out, "ip", e.dst_ip, "firmware", getattr(e, "revision", None), src)
+    return out
+
+
+def _fins(e: Any) -> list[Observation]:
+    out: list[Observation] = []
+    if e.controller_model:
+        _obs(out, "ip", e.dst_ip, "vendor", "OMRON", "fins.controller_data")
+        _obs(out, "ip", e.dst_ip, "model", e.controller_model, "fins.controller_data")
+        _obs(out, "ip", e.dst_ip, "firmware", e.controller_version, "fins.controller_data")
+    return out
+
+
+def _ads(e: Any) -> list[Observation]:
+    out: list[Observation] = []
+    if e.device_name or e.version:
+        _obs(out, "ip", e.dst_ip, "vendor", "Beckhoff", "ads.device_info")
+        _obs(out, "ip", e.dst_ip, "product", e.device_name, "ads.device_info")
+        _obs(out, "ip", e.dst_ip, "firmware", e.version, "ads.device_info")
+    _obs(out, "ip", e.dst_ip, "ams_net_id", e.target_net_id, "ads.ams")
+    return out
+
+
+def _ads_discovery(e: Any) -> list[Observation]:
+    out: list[Observation] = []
+    if e.responder_net_id and e.service_name == "discovery":  # describes the device that answered
+        device = e.src_ip if e.request_missing else e.dst_ip
+        src = "ads.discovery"
+        _obs(out, "ip", device, "vendor", "Beckhoff", src)
+        _obs(out, "ip", device, "ams_net_id", e.responder_net_id, src)
+        _obs(out, "ip", device, "hostname", e.host_name, src)
+        _obs(out, "ip", device, "software_version",
+             f"TwinCAT {e.twincat_version}" if e.twincat_version else None, src)
+        _obs(out, "ip", device, "os", e.os_version, src)
+    return out
+
+
+def _hartip(e: Any) -> list[Observation]:
+    out: list[Observation] = []
+    if e.manufacturer_id is not None:
+        # the HART instrument sits behind the HART-IP server: name it on the server
+        dev = (f"manufacturer {e.manufacturer_id}, type {e.expanded_device_type or e.device_type},"
+               f" id {e.device_id}, revision {e.device_revision}")
+        server, _ = _server_side(e, (5094,))
+        _obs(out, "ip", server, "hart_device", dev, "hartip.command_0")
+    return out
+
+
+def _c37118(e: Any) -> list[Observation]:
+    out: list[Observation] = []
+    pmu, _ = _server_side(e, (4712, 4713))
+    _obs(out, "ip", pmu, "c37118_idcode", e.idcode, "c37118")
+    for st in getattr(e, "stations", None) or ():
+        _obs(out, "ip", pmu, "station_name", st.name, "c37118.config")
+    if getattr(e, "stations", None):
+        _obs(out, "ip", pmu, "role:controller", "PMU sending its configuration", "c37118.config")
+    return out
+
+
+def _fox(e: Any) -> list[Observation]:
+    out: list[Observation] = []
+    server, client = _server_side(e, (1911,))
+    for addr, host in ((server, e.server), (client, e.client)):
+        if host is None:
+            continue
+        _obs(out, "ip", addr, "hostname", host.host_name, "fox.hello")
+        _obs(out, "ip", addr, "os", " ".join(x for x in (host.os_name, host.os_version) if x)
+             or None, "fox.hello")
+        _obs(out, "ip", addr, "station_name", host.station_name, "fox.hello")
+        if host.app_name:
+            _obs(out, "ip", addr, "application", f"Niagara {host.app_name} {host.app_version or ''}"
+                 .strip(), "fox.hello")
+        if host.app_name == "Workbench":
+            _obs(out, "ip", addr, "role:engineering_workstation", "runs Niagara Workbench",
+                 "fox.hello")
+    return out
+
+
+def _mqtt(e: Any) -> list[Observation]:
+    out: list[Observation] = []
+    _obs(out, "ip", e.src_ip if e.packet_type == "CONNECT" else None, "mqtt_client_id",
+         e.client_id, "mqtt.connect")
+    return out
+
+
 EXTRACTORS: dict[str, Extractor] = {
     "modbus": _modbus,
     "enip": _enip,
@@ -402,6 +497,14 @@ EXTRACTORS: dict[str, Extractor] = {
     "goose_publisher": _goose,
     "sv_stream": _sv,
     "opcua": _opcua,
+    "mms": _mms,
+    "fins": _fins,
+    "ads": _ads,
+    "ads_discovery": _ads_discovery,
+    "hartip": _hartip,
+    "c37118": _c37118,
+    "fox": _fox,
+    "mqtt": _mqtt,
 }
 """Event dataset -> its fact extractor. Decoders added later register theirs here."""
 
