@@ -91,3 +91,15 @@ def test_schema_covers_every_event_type(capsys: pytest.CaptureFixture[str]) -> N
     titles = set(schema["$defs"])
     assert {"AnomalyEvent", "FlowEvent", "ArpEvent"} <= titles
     assert len(titles) >= 15
+
+
+def test_demo_command_decodes_inventories_and_draws_the_map(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["demo", "--directory", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "OT operations" in out and "Assets (19)" in out and "engineering_workstation" in out
+    assert (tmp_path / "events" / "iec104.jsonl").exists()
+    assert (tmp_path / "plant-map.svg").read_text().startswith("<svg")
+    assert (tmp_path / "plant-map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -103,6 +103,15 @@ def test_snapped_ipv4_packet_is_decoded_as_far_as_it_goes() -> None:
     assert p.payload == b"A" * (80 - 14 - 20 - 20)
 
 
+def test_zero_total_length_is_tcp_segmentation_offload() -> None:
+    # Captured on the sending host before the NIC split the segment: IPv4 total length 0.
+    seg = tcp_segment("10.0.0.1", "10.0.0.2", 1234, 102, 1, 1, 0x18, b"B" * 3000)
+    packet = bytearray(ipv4("10.0.0.1", "10.0.0.2", 6, seg))
+    packet[2:4] = b"\x00\x00"
+    p = decoded(1, ethernet("02:00:00:00:00:01", "02:00:00:00:00:02", 0x0800, bytes(packet)))
+    assert p.payload == b"B" * 3000 and p.dport == 102
+
+
 def test_bad_headers_give_named_anomaly_codes() -> None:
     p = Packet()
     eth = bytes(12) + b"\x08\x00"

@@ -412,6 +412,8 @@ decode_ipv4(const Frame *f, Py_ssize_t off, PacketObject *p)
     if (vhl >> 4 != 4)
         return R_IPV4_BAD_VERSION;
     Py_ssize_t ihl = (vhl & 0x0F) * 4;
+    if (total == 0)  /* TCP segmentation offload: the frame is the datagram (see netstack.py) */
+        total = n - off;
     if (ihl < 20 || total < ihl)
         return R_IPV4_BAD_HEADER_LENGTH;
     Py_ssize_t end = off + total;

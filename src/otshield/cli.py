@@ -246,6 +246,8 @@ def _cmd_schema(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 def _cmd_demo(args: argparse.Namespace, out: Console, err: Console) -> int:
     from otshield.demo import write_demo_capture
+    from otshield.inventory.netmap import write_map
+    from otshield.inventory.report import print_inventory
 
     directory = Path(args.directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -254,7 +256,15 @@ def _cmd_demo(args: argparse.Namespace, out: Console, err: Console) -> int:
     err.print(f"wrote the demo capture {capture} ({n} packets)")
     ns = argparse.Namespace(captures=[str(capture)], output=str(directory / "events"),
                             summary=True, no_progress=True)
-    return _cmd_decode(ns, out, err)
+    rc = _cmd_decode(ns, out, err)
+    inv = argparse.Namespace(captures=[str(capture)], state=None, site=None, set=None,
+                             advisories=None, no_progress=True)
+    snapshot, _ = _build_inventory(inv, err)
+    print_inventory(snapshot, out)
+    for suffix in ("svg", "png"):
+        write_map(snapshot, directory / f"plant-map.{suffix}", title="otshield demo plant")
+    err.print(f"wrote the network map to {directory / 'plant-map.svg'} and .png")
+    return rc
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -223,6 +223,10 @@ def _ipv4(data: bytes, off: int, p: Packet) -> str | None:
     if vhl >> 4 != 4:
         return "ipv4.bad_version"
     ihl = (vhl & 0x0F) * 4
+    if total == 0:
+        # TCP segmentation offload: captured on the sending host before the NIC filled in the
+        # length; the frame itself is the datagram (Wireshark assumes the same).
+        total = len(data) - off
     if ihl < 20 or total < ihl:
         return "ipv4.bad_header_length"
     end = off + total

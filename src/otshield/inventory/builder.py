@@ -363,6 +363,9 @@ class InventoryBuilder:
         src, dst = getattr(e, "src_mac", ""), getattr(e, "dst_mac", "")
         if not _unicast_mac(src):
             return
+        if str(getattr(e, "service_type", "")).startswith("response") and getattr(
+                e, "response_frame", None) is None:
+            return  # an answer on its own (DCP identify): the device is not a client
         client = self.host(self.mac_owner.get(src, f"mac:{src}"), e.ts, e.frame)
         self._classes(client, tag, cls, dst, e)
         if _unicast_mac(dst):
