@@ -108,7 +108,7 @@ def _build_inventory(args: argparse.Namespace, err: Console) -> tuple[InventoryS
     from otshield.inventory import InventoryBuilder, load_site, load_snapshot, save_snapshot
     from otshield.inventory.advisories import load_advisories
 
-    state = Path(args.state) if args.state else None
+    state: str | None = args.state
     base = load_snapshot(state) if state is not None else None
     site = load_site(Path(args.site)) if args.site else None
     writer = JsonlWriter(Path(args.output)) if getattr(args, "output", None) else None
@@ -308,7 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
     inv.add_argument("captures", nargs="*", metavar="CAPTURE")
     inv.add_argument("--site", metavar="FILE", help="site file (YAML): zones and overrides")
     inv.add_argument("--state", metavar="FILE",
-                     help="inventory file to load first and save after (JSON)")
+                     help="where the inventory is kept between runs: a database (.db file or "
+                     "SQLAlchemy URL) or a .json file; loaded first, saved after")
     inv.add_argument("--set", action="append", metavar="ASSET.FIELD=VALUE",
                      help="override an inferred fact (role, purdue_level, zone, vendor...); "
                      "kept in --state")
@@ -328,7 +329,8 @@ def build_parser() -> argparse.ArgumentParser:
     mp.add_argument("captures", nargs="*", metavar="CAPTURE")
     mp.add_argument("-o", "--output", dest="output_map", required=True, metavar="FILE")
     mp.add_argument("--site", metavar="FILE", help="site file (YAML): zones and overrides")
-    mp.add_argument("--state", metavar="FILE", help="inventory file to load first and save after")
+    mp.add_argument("--state", metavar="DB", help="inventory database (.db or URL) or .json file "
+                    "to load first and save after")
     mp.add_argument("--set", action="append", metavar="ASSET.FIELD=VALUE",
                     help="override an inferred fact")
     mp.add_argument("--title", default="otshield network map")

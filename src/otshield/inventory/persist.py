@@ -1,9 +1,10 @@
 """Saving the inventory between runs, so several captures (or days of live capture) accumulate
 into one inventory, and "new" means new since the first capture.
 
-The saved form is the :class:`~otshield.inventory.model.InventorySnapshot` as JSON, written to a
-temporary file and renamed over the old one, so a crash while saving leaves the previous
-inventory intact. The console's database (a later issue) stores the same records.
+The target is the database (a ``.db``/``.sqlite`` file or a SQLAlchemy URL, see
+:mod:`otshield.store`) or, for a file ending in ``.json``, the
+:class:`~otshield.inventory.model.InventorySnapshot` as JSON, written to a temporary file and
+renamed over the old one. Either way a crash while saving leaves the previous inventory intact.
 """
 
 from __future__ import annotations
@@ -25,8 +26,13 @@ if TYPE_CHECKING:
 __all__ = ["load_snapshot", "restore", "save_snapshot"]
 
 
-def load_snapshot(path: Path) -> InventorySnapshot | None:
-    """The saved inventory, None if the file does not exist yet."""
+def load_snapshot(target: Path | str) -> InventorySnapshot | None:
+    """The saved inventory, None if there is none yet."""
+    from otshield.store import connect, is_database, load_inventory
+
+    if is_database(str(target)):
+        return load_inventory(connect(str(target)))
+    path = Path(target)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -39,7 +45,13 @@ def load_snapshot(path: Path) -> InventorySnapshot | None:
         raise ConfigError(f"{path}: not an otshield inventory file ({exc})") from None
 
 
-def save_snapshot(snapshot: InventorySnapshot, path: Path) -> None:
+def save_snapshot(snapshot: InventorySnapshot, target: Path | str) -> None:
+    from otshield.store import connect, is_database, save_inventory
+
+    if is_database(str(target)):
+        save_inventory(snapshot, connect(str(target)))
+        return
+    path = Path(target)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(msgspec.json.format(msgspec.json.encode(snapshot), indent=1))
     os.replace(tmp, path)
