@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import random
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
+import conversation
+from conversation import Splitter as Splitter
+from conversation import one_byte as one_byte
+from conversation import random_sizes as random_sizes
+from conversation import whole as whole
 from flowkit import RecordingFlow
 from otshield.config import Settings
-from otshield.pcapwriter import PcapWriter, TcpConversation
 
 CLIENT = ("10.0.0.10", 49152)
 SERVER = ("10.0.0.20", 502)
@@ -40,38 +43,8 @@ class FakeFlow(RecordingFlow):
         self.frame += 1
 
 
-Splitter = Callable[[int], "list[int] | None"]
-
-
-def whole(n: int) -> list[int] | None:
-    return None
-
-
-def one_byte(n: int) -> list[int] | None:
-    return [1] * n
-
-
-def random_sizes(seed: int) -> Splitter:
-    rnd = random.Random(seed)
-
-    def split(n: int) -> list[int] | None:
-        sizes: list[int] = []
-        while sum(sizes) < n:
-            sizes.append(rnd.randint(1, 9))
-        return sizes
-
-    return split
-
-
 def write_conversation(path: Path, messages: Sequence[tuple[bool, bytes]],
                        split: Splitter = whole, client: tuple[str, int] = CLIENT,
                        server: tuple[str, int] = SERVER, close: bool = True) -> None:
-    """One TCP connection carrying ``messages`` (from_client, payload), each payload cut into
-    segments by ``split``; every send is acknowledged by the peer."""
-    with path.open("wb") as fh:
-        writer = PcapWriter(fh)
-        conv = TcpConversation(writer, client, server).handshake()
-        for from_client, payload in messages:
-            conv.send(from_client, payload, segments=split(len(payload)))
-        if close:
-            conv.close()
+    """A Modbus/TCP conversation (see ``conversation.write_conversation``)."""
+    conversation.write_conversation(path, messages, split, client, server, close=close)

@@ -35,6 +35,7 @@ from otshield.protocols.ads.parser import (
     tag_name,
 )
 from otshield.protocols.base import FlowContext
+from otshield.protocols.pending import pop_expired
 
 __all__ = ["AdsSession"]
 
@@ -212,13 +213,7 @@ class AdsSession:
             self._emit(entry, hdr)
 
     def _expire(self) -> None:
-        limit = self.flow.ts - self.timeout
-        while self.pending:
-            key = next(iter(self.pending))
-            entry = self.pending[key]
-            if entry.ts >= limit:
-                break
-            del self.pending[key]
+        for entry in pop_expired(self.pending, self.flow.ts - self.timeout):
             self.flow.anomaly("ads.unanswered_request",
                               f"{COMMANDS[entry.hdr.command][0]} invoke id {entry.hdr.invoke} "
                               f"unanswered for {self.timeout:g} s", entry.from_client)

@@ -29,6 +29,7 @@ from otshield.protocols.fins.parser import (
     decode_response,
     decode_tcp,
 )
+from otshield.protocols.pending import pop_expired
 
 __all__ = ["FinsSession"]
 
@@ -164,13 +165,7 @@ class FinsSession:
         self._emit(entry, msg, from_client)
 
     def _expire(self) -> None:
-        limit = self.flow.ts - self.timeout
-        while self.pending:
-            key = next(iter(self.pending))
-            entry = self.pending[key]
-            if entry.ts >= limit:
-                break
-            del self.pending[key]
+        for entry in pop_expired(self.pending, self.flow.ts - self.timeout):
             self._emit(entry, None, None)
             self.flow.anomaly("fins.unanswered_request",
                               f"command 0x{entry.msg.code:04x} SID {entry.msg.sid} unanswered "

@@ -31,6 +31,7 @@ from otshield.protocols.hartip.parser import (
     decode_header,
     decode_pdu,
 )
+from otshield.protocols.pending import pop_expired
 
 __all__ = ["HartIpSession"]
 
@@ -129,13 +130,7 @@ class HartIpSession:
         self.pending[key] = _Pending(hdr, pdu, flow.ts, flow.frame, from_client)
 
     def _expire(self) -> None:
-        limit = self.flow.ts - self.timeout
-        while self.pending:
-            key = next(iter(self.pending))
-            entry = self.pending[key]
-            if entry.ts >= limit:
-                break
-            del self.pending[key]
+        for entry in pop_expired(self.pending, self.flow.ts - self.timeout):
             self.flow.anomaly("hartip.unanswered_request",
                               f"sequence {entry.hdr.sequence} unanswered for "
                               f"{self.timeout:g} s", entry.from_client)
