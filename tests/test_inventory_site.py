@@ -149,3 +149,25 @@ def test_csv_and_table_formats(demo: Path, capsys: pytest.CaptureFixture[str],
 def test_bad_override_syntax(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["inventory", str(demo), "--set", "10.10.30.11"]) == 2
     assert "ASSET.FIELD=VALUE" in capsys.readouterr().err
+
+
+def test_vlan_zones_take_devices_without_a_matching_subnet() -> None:
+    from otshield.events import FlowEvent
+    from otshield.inventory import InventoryBuilder
+
+    site = parse_site("zones:\n  - name: Process bus\n    level: 0\n    vlans: [30]\n"
+                      "  - name: Office\n    level: 4\n    subnets: [192.168.0.0/16]\n")
+    b = InventoryBuilder(server_ports={})
+    b(FlowEvent(ts=1.0, frame=1, start=1.0, src_ip="172.20.0.5", dst_ip="172.20.0.6",
+                src_port=40000, dst_port=80, transport="tcp", protocol="http", vlan=30,
+                src_mac="00:50:56:00:00:05", dst_mac="00:50:56:00:00:06",
+                packets_to_server=1, packets_to_client=1))
+    # a device seen only at layer 2, on VLAN 30 (as a GOOSE publisher would be)
+    b.fact("mac", "00:09:8e:00:00:21", "vlan", "30", "frame", 2.0, 2)
+    b.fact("mac", "00:09:8e:00:00:21", "role:controller", "IED publishing GOOSE", "goose",
+           2.0, 2)
+    snap = b.snapshot(site)
+    zone_of = {a.id: a.zone for a in snap.assets}
+    assert zone_of["ip:172.20.0.5"] == zone_of["mac:00:09:8e:00:00:21"] == "Process bus"
+    ied = next(a for a in snap.assets if a.id == "mac:00:09:8e:00:00:21")
+    assert ied.vlans == [30] and ied.purdue_level == 1  # its role decides its level

@@ -165,7 +165,8 @@ def _asset(members: list[Host], gateways: set[str], b: InventoryBuilder) -> Asse
                                frame=int(r[2]), count=int(r[3]))
                     for (n, v, s), r in sorted(facts.items(), key=lambda kv: (kv[0][0], kv[1][0]))]
     return AssetRecord(
-        id=first.key, ips=ips, macs=macs, facts=fact_records, roles=list(roles.values()),
+        id=first.key, ips=ips, macs=macs, vlans=sorted({v for h in members for v in h.vlans}),
+        facts=fact_records, roles=list(roles.values()),
         protocols_served=dict(served.most_common()), protocols_used=dict(used.most_common()),
         first_seen=min(h.first_seen for h in members),
         last_seen=max(h.last_seen for h in members),
@@ -206,7 +207,7 @@ def _finish(a: AssetRecord, override: dict[str, str], site: tuple[Site, SiteNets
     name = _best(facts, _NAME_FACTS) or (a.ips[0] if a.ips else a.macs[0] if a.macs else a.id)
     level, reason = _level(a, roles, override, site)
     return AssetRecord(
-        id=a.id, ips=a.ips, macs=a.macs, name=name, vendor=vendor, product=product,
+        id=a.id, ips=a.ips, macs=a.macs, vlans=a.vlans, name=name, vendor=vendor, product=product,
         version=version, cpe=_cpe(vendor, product, version), roles=list(roles.values()),
         purdue_level=level, level_reason=reason, zone=override.get("zone", ""), facts=facts,
         protocols_served=a.protocols_served, protocols_used=a.protocols_used,
@@ -268,12 +269,17 @@ def _level(a: AssetRecord, roles: dict[str, RoleRecord], override: dict[str, str
 
 
 def _site_zone(a: AssetRecord, site: tuple[Site, SiteNets] | None) -> SiteZone | None:
+    """The site zone of an asset: the most specific subnet holding one of its IPs, else a zone
+    listing one of its VLANs (devices seen only at layer 2 have no IP)."""
     if site is None:
         return None
     for ip in a.ips:
         for net, zone in site[1]:
             if _in(ip, net):
                 return zone
+    for zone in site[0].zones:
+        if set(zone.vlans) & set(a.vlans):
+            return zone
     return None
 
 

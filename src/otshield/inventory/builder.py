@@ -29,7 +29,7 @@ from functools import lru_cache
 from typing import Any
 
 from otshield.events import ArpEvent, Event, FlowEvent
-from otshield.inventory.facts import EXTRACTORS
+from otshield.inventory.facts import EXTRACTORS, with_vlan
 from otshield.inventory.model import AssetEvent, InventorySnapshot, RoleRecord
 from otshield.inventory.oui import mac_vendor
 from otshield.inventory.roles import (
@@ -155,7 +155,7 @@ class InventoryBuilder:
 
         def handle(event: Any) -> None:
             if extractor is not None:
-                for kind, addr, name, value, source in extractor(event):
+                for kind, addr, name, value, source in with_vlan(event, extractor(event)):
                     self.fact(kind, addr, name, value, source, event.ts, event.frame)
             if has_class:
                 self._function(tag, event)
@@ -190,6 +190,10 @@ class InventoryBuilder:
         h = self.host(host_key, ts, frame)
         if name.startswith("role:"):
             self.role(h, name[5:], value, ts, frame)
+            return
+        if name == "vlan":
+            if len(h.vlans) < 64:
+                h.vlans.add(int(value))
             return
         key = (name, value, source)
         row = h.facts.get(key)
@@ -367,6 +371,8 @@ class InventoryBuilder:
                 e, "response_frame", None) is None:
             return  # an answer on its own (DCP identify): the device is not a client
         client = self.host(self.mac_owner.get(src, f"mac:{src}"), e.ts, e.frame)
+        if getattr(e, "vlan", None) is not None:
+            client.vlans.add(e.vlan)
         self._classes(client, tag, cls, dst, e)
         if _unicast_mac(dst):
             server = self.host(self.mac_owner.get(dst, f"mac:{dst}"), e.ts, e.frame)

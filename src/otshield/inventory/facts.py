@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["EXTRACTORS", "Observation", "extract"]
+__all__ = ["EXTRACTORS", "Observation", "extract", "with_vlan"]
 
 Observation = tuple[str, str, str, str, str]
 """(``ip`` or ``mac``, address, fact name, value, source)."""
@@ -513,3 +513,12 @@ def extract(tag: str, event: Any) -> list[Observation]:
     """The identity facts ``event`` carries (empty for events that carry none)."""
     fn = EXTRACTORS.get(tag)
     return fn(event) if fn is not None else []
+
+
+def with_vlan(event: Any, found: list[Observation]) -> list[Observation]:
+    """Add the VLAN a link-layer device was seen on to the devices an extractor named."""
+    vlan = getattr(event, "vlan", None)
+    if vlan is None or not found:
+        return found
+    macs = {addr for kind, addr, *_ in found if kind == "mac"}
+    return found + [("mac", m, "vlan", str(vlan), "frame") for m in macs]

@@ -100,6 +100,7 @@ class AssetRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True,
     """``ip:<address>`` or, for devices seen only at layer 2, ``mac:<address>``."""
     ips: list[str]
     macs: list[str]
+    vlans: list[int] = msgspec.field(default_factory=list)
     name: str = ""
     """Best display name: hostname, station or PLC name, else the address."""
     vendor: str = ""

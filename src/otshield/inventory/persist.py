@@ -77,6 +77,7 @@ def restore(b: InventoryBuilder, snap: InventorySnapshot) -> None:
                 h.facts[(f.name, f.value, f.source)] = [f.first_seen, f.last_seen, f.frame,
                                                         f.count]
         h.roles = {r.role: r for r in a.roles if r.source == "inferred"}
+        h.vlans = set(a.vlans)
         h.served = Counter(a.protocols_served)
         h.used = Counter(a.protocols_used)
         h.packets, h.bytes = a.packets, a.bytes
