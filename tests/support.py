@@ -112,7 +112,7 @@ def without_position(events: Iterable[Event]) -> list[dict[str, Any]]:
     import msgspec
 
     drop = {"ts", "frame", "@timestamp", "start", "packets_to_server", "packets_to_client",
-            "request_frame"}
+            "request_frame", "response_frame", "first_frame"}
     out = []
     for e in events:
         d = msgspec.to_builtins(e)
