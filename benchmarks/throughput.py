@@ -64,6 +64,7 @@ PROTOCOL_FILES = {
 }
 """Protocol -> the capture of ../shared/data/pcaps that exercises it most (largest)."""
 _TILE_GAP = 4000.0  # seconds between copies: beyond every idle timeout of the default Settings
+_TILE_BASE = 1_600_000_000.0
 
 TSHARK_FIELDS = [
     "frame.number", "ip.src", "ip.dst", "tcp.srcport", "tcp.dstport", "udp.srcport",
@@ -131,12 +132,19 @@ def tile(src: Path, dst: Path, min_packets: int) -> bool:
         records = list(reader)
     if not records or len({lt for _, lt, _ in records}) != 1:
         return False
-    span = records[-1][0] - records[0][0] + _TILE_GAP
+    # Rebased, with pauses over a minute shortened to one (a capture in the corpus spans years),
+    # so that many copies stay inside pcap's 32-bit seconds.
+    offsets, t, prev = [], 0.0, records[0][0]
+    for ts, _lt, _data in records:
+        t += min(max(ts - prev, 0.0), 60.0)
+        prev = ts
+        offsets.append(t)
+    span = t + _TILE_GAP
     copies = -(-min_packets // len(records))
     with dst.open("wb") as fh, PcapWriter(fh, linktype=records[0][1]) as writer:
         for k in range(copies):
-            for ts, _lt, data in records:
-                writer.write(ts + k * span, data)
+            for off, (_ts, _lt, data) in zip(offsets, records, strict=True):
+                writer.write(_TILE_BASE + off + k * span, data)
     return True
 
 

@@ -209,8 +209,10 @@ def test_firmware_change_is_an_identity_change_event() -> None:
     b = InventoryBuilder(emit=changes.append, server_ports={"modbus": frozenset({502})})
     b(modbus_ident(1.0, "Schneider Electric", "v2.1"))
     b(modbus_ident(2.0, "Schneider Electric", "v2.1"))
+    b.flush()  # events are handled in batches; flush hands them over now
     assert not [c for c in changes if c.change == "identity_changed"]
     b(modbus_ident(50.0, "Schneider Electric", "v3.0"))
+    b.flush()
     (c,) = [c for c in changes if c.change == "identity_changed"]
     assert (c.asset, c.field, c.old, c.new, c.ts) == ("ip:10.0.0.7", "firmware", "v2.1", "v3.0",
                                                      50.0)

@@ -125,6 +125,7 @@ def _build_inventory(args: argparse.Namespace, err: Console) -> tuple[InventoryS
         problems = _read_captures([Path(p) for p in args.captures], engine, err,
                                   not args.no_progress)
         engine.finish()
+        builder.flush()  # its last change events, while the writer is open
     finally:
         if writer is not None:
             writer.close()

@@ -34,6 +34,8 @@ _SNMP_SYSTEM = {"1.3.6.1.2.1.1.1.0": "description", "1.3.6.1.2.1.1.2.0": "snmp_o
 
 
 def _clean(value: object) -> str:
+    if type(value) is int:
+        return str(value)
     text = str(value).strip().strip("\x00").strip()
     return text[:_MAX_VALUE]
 
@@ -105,11 +107,12 @@ def _s7comm(e: Any) -> list[Observation]:
 
 
 def _dnp3(e: Any) -> list[Observation]:
-    out: list[Observation] = []
-    master, outstation = (e.link_src, e.link_dst) if e.from_master else (e.link_dst, e.link_src)
-    _obs(out, "ip", e.src_ip, "dnp3_master_address", master, "dnp3.link")
-    _obs(out, "ip", e.dst_ip, "dnp3_outstation_address", outstation, "dnp3.link")
-    return out
+    # on every DNP3 message: built directly (the addresses are integers, nothing to clean)
+    if e.from_master:
+        return [("ip", e.src_ip, "dnp3_master_address", str(e.link_src), "dnp3.link"),
+                ("ip", e.dst_ip, "dnp3_outstation_address", str(e.link_dst), "dnp3.link")]
+    return [("ip", e.dst_ip, "dnp3_master_address", str(e.link_dst), "dnp3.link"),
+            ("ip", e.src_ip, "dnp3_outstation_address", str(e.link_src), "dnp3.link")]
 
 
 def _snmp(e: Any) -> list[Observation]:
@@ -228,11 +231,9 @@ def _addr(e: Any, src: bool) -> tuple[str, str | None]:
 
 
 def _iec104(e: Any) -> list[Observation]:
-    out: list[Observation] = []
-    # the controlled station is the side on port 2404
+    # the controlled station is the side on port 2404; on every ASDU, so built directly
     station = e.src_ip if e.src_port == 2404 else e.dst_ip
-    _obs(out, "ip", station, "iec104_common_address", e.common_address, "iec104.asdu")
-    return out
+    return [("ip", station, "iec104_common_address", str(e.common_address), "iec104.asdu")]
 
 
 _BACNET_DEVICE_PROPERTIES = {"vendor-name": "vendor", "model-name": "model",
