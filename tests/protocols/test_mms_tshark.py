@@ -25,10 +25,10 @@ Every field must agree at 100% except where explained:
   MMS there (only ``ses``/``pres``), we decode every PDV by its tag class. Nothing to compare;
   the test checks that we do decode it.
 - ``emreekin/iec61850/substation_ABB1.pcap`` holds TCP segments captured before segmentation
-  offload split them (IPv4 total length 0, 2056-byte frames): tshark takes the length from the
-  frame, the engine's netstack rejects them (``ipv4.bad_header_length``) and the TCP stream has a
-  gap. MMS PDUs in or after those segments (up to the next unit start) are lost to us: they are
-  counted apart as ``loss`` when the frame is within ``LOSS_WINDOW`` of such an anomaly.
+  offload split them (IPv4 total length 0, 2056-byte frames); the netstack takes the length
+  from the frame as tshark does. Should a stream still have a hole (``tcp.gap``), MMS PDUs in or
+  after it (up to the next unit start) are counted apart as ``loss`` when the frame is within
+  ``LOSS_WINDOW`` of that anomaly.
   ``iti/iec61850/Sample_File_MMS_and_GOOSE.pcap`` has the same on four of its five MMS
   connections (only reports flow on them): those events are counted apart as ``no context``.
 - The iti ``mms-commands`` captures are synthetic: server TPKT lengths are wrong (``tpkt.*``),
