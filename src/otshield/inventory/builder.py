@@ -35,7 +35,6 @@ from otshield.inventory.oui import mac_vendor
 from otshield.inventory.roles import (
     CONTROL_SERVICES,
     ENGINEERING_CLASSES,
-    FIELD_PROTOCOLS,
     GATEWAY_MIN_IPS,
     HISTORIAN_PORTS,
     HMI_MIN_CONTROLLERS,
@@ -61,11 +60,11 @@ Emit = Callable[[Event], None]
 class Host:
     """What is known about one address while the capture is read."""
 
-    __slots__ = ("bytes", "classes_sent", "facts", "first_seen", "frame", "ips", "key",
+    __slots__ = ("bytes", "classes_sent", "facts", "first_seen", "ips", "key",
                  "last_seen", "macs", "packets", "polled", "polled_all", "reads", "roles",
                  "served", "used", "vlans")
 
-    def __init__(self, key: str, ts: float, frame: int) -> None:
+    def __init__(self, key: str, ts: float) -> None:
         self.key = key
         self.ips: dict[str, list[float]] = {}
         self.macs: dict[str, list[Any]] = {}
@@ -83,7 +82,6 @@ class Host:
         self.vlans: set[int] = set()
         self.first_seen = ts
         self.last_seen = ts
-        self.frame = frame
         self.packets = 0
         self.bytes = 0
 
@@ -200,7 +198,7 @@ class InventoryBuilder:
     def host(self, key: str, ts: float, frame: int) -> Host:
         h = self.hosts.get(key)
         if h is None:
-            h = self.hosts[key] = Host(key, ts, frame)
+            h = self.hosts[key] = Host(key, ts)
             kind, _, addr = key.partition(":")
             if kind == "ip":
                 h.ips[addr] = [ts, ts]
@@ -459,13 +457,6 @@ class InventoryBuilder:
                           e.ts, e.frame)
 
     # -- results ---------------------------------------------------------------------------------
-    def field_protocol(self, mac: str, proto: str, ts: float, frame: int) -> None:
-        """A layer-2 fieldbus device (EtherCAT, PROFINET IO, SV merging unit)."""
-        h = self.host(f"mac:{mac}", ts, frame)
-        h.served[proto] += 1
-        if proto in FIELD_PROTOCOLS:
-            self.role(h, "field_device", f"sends {proto} frames", ts, frame)
-
     def snapshot(self, site: Any = None, advisories: Any = None) -> InventorySnapshot:
         """The inventory as records, levels and zones included (``site``: a parsed site file;
         ``advisories``: loaded CSAF advisories to match)."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["EXTRACTORS", "Observation", "extract", "with_vlan"]
+__all__ = ["EXTRACTORS", "Observation", "with_vlan"]
 
 Observation = tuple[str, str, str, str, str]
 """(``ip`` or ``mac``, address, fact name, value, source)."""
@@ -508,12 +508,6 @@ EXTRACTORS: dict[str, Extractor] = {
     "mqtt": _mqtt,
 }
 """Event dataset -> its fact extractor. Decoders added later register theirs here."""
-
-
-def extract(tag: str, event: Any) -> list[Observation]:
-    """The identity facts ``event`` carries (empty for events that carry none)."""
-    fn = EXTRACTORS.get(tag)
-    return fn(event) if fn is not None else []
 
 
 def with_vlan(event: Any, found: list[Observation]) -> list[Observation]:

@@ -68,7 +68,7 @@ def restore(b: InventoryBuilder, snap: InventorySnapshot) -> None:
             b.mac_ips[a.macs[0]] = {f"restored:{i}" for i in range(GATEWAY_MIN_IPS)}
             if not a.protocols_served and not a.protocols_used:
                 continue
-        h = Host(a.id, a.first_seen, 0)
+        h = Host(a.id, a.first_seen)
         h.last_seen = a.last_seen
         h.ips = {ip: [a.first_seen, a.last_seen] for ip in a.ips}
         h.macs = {mac: [a.first_seen, a.last_seen, "restored"] for mac in a.macs}

@@ -11,7 +11,6 @@ from __future__ import annotations
 __all__ = [
     "CONTROL_SERVICES",
     "ENGINEERING_CLASSES",
-    "FIELD_PROTOCOLS",
     "GATEWAY_MIN_IPS",
     "HISTORIAN_PORTS",
     "HMI_MIN_CONTROLLERS",
@@ -30,9 +29,6 @@ CONTROL_SERVICES: frozenset[str] = frozenset({
 
 OT_SERVER_SERVICES: frozenset[str] = frozenset({"opcua", "mqtt"})
 """Protocols whose server side is an OT server (OPC UA server, MQTT broker)."""
-
-FIELD_PROTOCOLS: frozenset[str] = frozenset({"ethercat", "powerlink", "profinet_rt", "sv"})
-"""Layer-2 fieldbus protocols whose devices sit at level 0."""
 
 IT_SERVICES: dict[str, str] = {
     "dns": "DNS server", "dhcp": "DHCP server", "smb": "file server", "http": "web server",
