@@ -304,11 +304,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     inv = sub.add_parser("inventory", help="list the assets seen in captures: identity, roles, "
                          "Purdue level, zone", description="Build the asset inventory from "
-                         "captures. With --state the inventory is kept in a file and grows "
+                         "captures. With --state the inventory is kept in a database and grows "
                          "with every run.")
     inv.add_argument("captures", nargs="*", metavar="CAPTURE")
     inv.add_argument("--site", metavar="FILE", help="site file (YAML): zones and overrides")
-    inv.add_argument("--state", metavar="FILE",
+    inv.add_argument("--state", metavar="DB",
                      help="where the inventory is kept between runs: a database (.db file or "
                      "SQLAlchemy URL) or a .json file; loaded first, saved after")
     inv.add_argument("--set", action="append", metavar="ASSET.FIELD=VALUE",
