@@ -8,7 +8,6 @@ tests built with it can catch decoder mistakes.
 
 from __future__ import annotations
 
-import random
 import struct
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,12 +15,12 @@ from typing import Any
 
 import msgspec
 
+from conversation import one_byte, random_sizes, whole, write_conversation
 from flowkit import RecordingFlow
 from otshield.capture import open_capture
 from otshield.config import Settings
 from otshield.engine import Engine, run_capture
 from otshield.events import Event
-from otshield.pcapwriter import PcapWriter, TcpConversation
 from otshield.protocols.mms import SPEC
 from otshield.protocols.registry import Registry
 
@@ -350,26 +349,10 @@ def write_capture(path: Path, exchanges: Sequence[Exchange], split: str | None =
                   seed: int = 7, handshake: bool = True, close: bool = True) -> Path:
     """One TCP connection carrying ``exchanges``. ``split``: None (one segment each), ``"byte"``
     (1-byte segments) or ``"random"`` (seeded random sizes 1..40)."""
-    rng = random.Random(seed)
-    with path.open("wb") as fh:
-        writer = PcapWriter(fh)
-        conv = TcpConversation(writer, (CLIENT_IP, CLIENT_PORT), (IED_IP, IED_PORT))
-        if handshake:
-            conv.handshake()
-        for from_client, payload in exchanges:
-            segments: list[int] | None = None
-            if split == "byte":
-                segments = [1] * len(payload)
-            elif split == "random":
-                segments = []
-                left = len(payload)
-                while left > 0:
-                    size = rng.randint(1, 40)
-                    segments.append(size)
-                    left -= size
-            conv.send(from_client, payload, segments=segments)
-        if close:
-            conv.close()
+    splitter = (one_byte if split == "byte" else random_sizes(seed, 40)
+                if split == "random" else whole)
+    write_conversation(path, exchanges, splitter, (CLIENT_IP, CLIENT_PORT),
+                       (IED_IP, IED_PORT), handshake=handshake, close=close)
     return path
 
 

@@ -397,9 +397,9 @@ def _atomic_read(r: TagReader, d: Detail) -> None:
     r.close(0 if d.file_access == "stream" else 1)
 
 
-def _atomic_read_ack(r: TagReader, d: Detail) -> None:
-    eof = r.application(1)
-    d.end_of_file = bool(eof)
+def _file_data(r: TagReader, d: Detail) -> None:
+    """The stream ([0]: start, octets) or record ([1]: start, count, records) access of an
+    AtomicReadFile-ACK or AtomicWriteFile request (clauses 14.1, 14.2): sizes, never the data."""
     if r.is_opening(0):
         d.file_access = "stream"
         r.open(0)
@@ -414,24 +414,17 @@ def _atomic_read_ack(r: TagReader, d: Detail) -> None:
         while not r.is_closing(1):
             _octets(r)
         r.close(1)
+
+
+def _atomic_read_ack(r: TagReader, d: Detail) -> None:
+    eof = r.application(1)
+    d.end_of_file = bool(eof)
+    _file_data(r, d)
 
 
 def _atomic_write(r: TagReader, d: Detail) -> None:
     d.set_object(r.app_object())
-    if r.is_opening(0):
-        d.file_access = "stream"
-        r.open(0)
-        d.file_start = _signed(r)
-        d.file_count = _octets(r)
-        r.close(0)
-    else:
-        d.file_access = "record"
-        r.open(1)
-        d.file_start = _signed(r)
-        d.file_count = r.app_unsigned()
-        while not r.is_closing(1):
-            _octets(r)
-        r.close(1)
+    _file_data(r, d)
 
 
 def _atomic_write_ack(r: TagReader, d: Detail) -> None:
