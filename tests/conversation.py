@@ -34,6 +34,13 @@ def random_sizes(seed: int, largest: int = 9) -> Splitter:
     return split
 
 
+def named_split(mode: str | None, seed: int = 7, largest: int = 9) -> Splitter:
+    """The splitter a test names: None (whole), ``"byte"`` or ``"random"`` (seeded)."""
+    if mode == "byte":
+        return one_byte
+    return random_sizes(seed, largest) if mode == "random" else whole
+
+
 def write_conversation(path: Path, messages: Sequence[tuple[bool, bytes]], split: Splitter,
                        client: tuple[str, int], server: tuple[str, int],
                        handshake: bool = True, close: bool = True,

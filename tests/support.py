@@ -12,8 +12,12 @@ from typing import Any
 
 import pytest
 
-from otshield.engine import decode_file
+from otshield.capture import open_capture
+from otshield.config import Settings
+from otshield.engine import Engine, decode_file, run_capture
 from otshield.events import Event
+from otshield.protocols.base import ProtocolSpec
+from otshield.protocols.registry import Registry
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -100,6 +104,18 @@ def tshark_fields(path: Path, fields: list[str], display_filter: str = "",
 def decode(path: Path | str) -> list[Event]:
     """All events otshield emits for a capture file."""
     return decode_file(Path(path))
+
+
+def decode_only(path: Path | str, *specs: ProtocolSpec,
+                settings: Settings | None = None) -> list[Event]:
+    """All events for a capture with only ``specs`` registered: a decoder's tests then see
+    neither the other decoders' claims nor their events."""
+    events: list[Event] = []
+    engine = Engine(events.append, settings, registry=Registry(list(specs)))
+    with open_capture(Path(path)) as reader:
+        run_capture(reader, engine)
+    engine.finish()
+    return events
 
 
 def of_type(events: Iterable[Event], dataset: str) -> list[Any]:

@@ -8,29 +8,19 @@ import struct
 from pathlib import Path
 from typing import Any
 
-from otshield.capture import open_capture
 from otshield.config import Settings
-from otshield.engine import Engine, run_capture
 from otshield.events import AnomalyEvent, Event, LinkFields
 from otshield.pcapwriter import PcapWriter, ethernet, ipv4, udp_datagram
 from otshield.protocols.bacnet import SPEC
 from otshield.protocols.bacnet.session import BacnetLinkSession
-from otshield.protocols.registry import Registry
+from support import decode_only
 
 PORT = 47808
 
 
 def decode_bacnet(path: Path | str) -> list[Event]:
     """Every event of a capture, decoded with only the BACnet decoder registered."""
-    events: list[Event] = []
-    engine = Engine(events.append, registry=Registry([SPEC]))
-    reader = open_capture(Path(path))
-    try:
-        run_capture(reader, engine)
-    finally:
-        reader.close()
-    engine.finish()
-    return events
+    return decode_only(path, SPEC)
 
 
 def bacnet_events(events: list[Event]) -> list[Event]:

@@ -7,28 +7,17 @@ import struct
 from pathlib import Path
 
 from flowkit import RecordingFlow
-from otshield.capture import open_capture
 from otshield.config import Settings
-from otshield.engine import Engine, run_capture
 from otshield.events import Event
 from otshield.protocols.enip import SPEC
-from otshield.protocols.registry import Registry
+from support import decode_only
 
 CTX = b"\x01\x02\x03\x04\x05\x06\x07\x08"
 
 
 def decode_enip(path: Path | str) -> list[Event]:
-    """Every event of a capture, decoded with only the EtherNet/IP decoder registered (the
-    other decoders in the tree are written in parallel and may not load)."""
-    events: list[Event] = []
-    engine = Engine(events.append, registry=Registry([SPEC]))
-    reader = open_capture(Path(path))
-    try:
-        run_capture(reader, engine)
-    finally:
-        reader.close()
-    engine.finish()
-    return events
+    """Every event of a capture, decoded with only the EtherNet/IP decoder registered."""
+    return decode_only(path, SPEC)
 
 
 # -- encapsulation ---------------------------------------------------------------------------------
@@ -190,12 +179,4 @@ class FakeFlow(RecordingFlow):
 
 def decode_enip_with(path: Path | str, settings: Settings) -> list[Event]:
     """:func:`decode_enip` with other engine settings."""
-    events: list[Event] = []
-    engine = Engine(events.append, settings, registry=Registry([SPEC]))
-    reader = open_capture(Path(path))
-    try:
-        run_capture(reader, engine)
-    finally:
-        reader.close()
-    engine.finish()
-    return events
+    return decode_only(path, SPEC, settings=settings)

@@ -10,12 +10,11 @@ from pathlib import Path
 
 from otshield.capture import open_capture
 from otshield.config import Settings
-from otshield.engine import Engine, run_capture
 from otshield.events import AnomalyEvent, Event, LinkFields
 from otshield.pcapwriter import PcapWriter, ethernet
 from otshield.protocols.goose import SPEC as GOOSE_SPEC
-from otshield.protocols.registry import Registry
 from otshield.protocols.sv import SPEC as SV_SPEC
+from support import decode_only
 
 PUB_MAC = "00:30:a7:00:00:01"
 GOOSE_DST = "01:0c:cd:01:00:01"
@@ -211,15 +210,7 @@ def write(path: Path, frames: Iterable[Frame], src: str = PUB_MAC, dst: str | No
 
 def decode61850(path: Path | str, settings: Settings | None = None) -> list[Event]:
     """Every event of a capture decoded with only the GOOSE and SV decoders registered."""
-    events: list[Event] = []
-    engine = Engine(events.append, settings, registry=Registry([GOOSE_SPEC, SV_SPEC]))
-    reader = open_capture(Path(path))
-    try:
-        run_capture(reader, engine)
-    finally:
-        reader.close()
-    engine.finish()
-    return events
+    return decode_only(path, GOOSE_SPEC, SV_SPEC, settings=settings)
 
 
 class FakeLink:

@@ -9,12 +9,10 @@ import uuid
 from pathlib import Path
 
 from flowkit import RecordingFlow
-from otshield.capture import open_capture
 from otshield.config import Settings
-from otshield.engine import Engine, run_capture
 from otshield.events import Event
 from otshield.protocols.opcua import SPEC
-from otshield.protocols.registry import Registry
+from support import decode_only
 
 NONE_URI = "http://opcfoundation.org/UA/SecurityPolicy#None"
 B256_URI = "http://opcfoundation.org/UA/SecurityPolicy#Basic256Sha256"
@@ -22,15 +20,7 @@ B256_URI = "http://opcfoundation.org/UA/SecurityPolicy#Basic256Sha256"
 
 def decode_opcua(path: Path | str, settings: Settings | None = None) -> list[Event]:
     """Every event of a capture, decoded with only the OPC UA decoder registered."""
-    events: list[Event] = []
-    engine = Engine(events.append, settings, registry=Registry([SPEC]))
-    reader = open_capture(Path(path))
-    try:
-        run_capture(reader, engine)
-    finally:
-        reader.close()
-    engine.finish()
-    return events
+    return decode_only(path, SPEC, settings=settings)
 
 
 class FakeFlow(RecordingFlow):

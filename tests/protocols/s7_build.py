@@ -14,14 +14,12 @@ from typing import Any
 
 import msgspec
 
-from conversation import one_byte, random_sizes, whole, write_conversation
+from conversation import named_split, write_conversation
 from flowkit import RecordingFlow
-from otshield.capture import open_capture
 from otshield.config import Settings
-from otshield.engine import Engine, run_capture
 from otshield.events import Event
-from otshield.protocols.registry import Registry
 from otshield.protocols.s7comm import SPEC
+from support import decode_only
 
 CLIENT_IP, PLC_IP = "10.30.0.10", "10.30.0.20"
 CLIENT_PORT, PLC_PORT = 50100, 102
@@ -241,25 +239,15 @@ def write_capture(path: Path, exchanges: Sequence[Exchange], split: str | None =
                   seed: int = 7, handshake: bool = True, close: bool = True) -> Path:
     """One TCP connection carrying ``exchanges``. ``split``: None (one segment each), ``"byte"``
     (1-byte segments) or ``"random"`` (seeded random sizes 1..9)."""
-    splitter = (one_byte if split == "byte" else random_sizes(seed, 9)
-                if split == "random" else whole)
-    write_conversation(path, exchanges, splitter, (CLIENT_IP, CLIENT_PORT),
+    write_conversation(path, exchanges, named_split(split, seed, 9),
+                       (CLIENT_IP, CLIENT_PORT),
                        (PLC_IP, PLC_PORT), handshake=handshake, close=close)
     return path
 
 
 def decode_s7(path: Path, settings: Settings | None = None) -> list[Event]:
-    """Every event for a capture, with only the s7comm decoder registered (other protocols'
-    work in progress cannot disturb these tests)."""
-    events: list[Event] = []
-    engine = Engine(events.append, settings, registry=Registry([SPEC]))
-    reader = open_capture(path)
-    try:
-        run_capture(reader, engine)
-    finally:
-        reader.close()
-    engine.finish()
-    return events
+    """Every event for a capture, with only the s7comm decoder registered."""
+    return decode_only(path, SPEC, settings=settings)
 
 
 _DROP = {"@timestamp", "frame", "flow_id", "network.community_id", "source.ip",
