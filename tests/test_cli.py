@@ -101,5 +101,9 @@ def test_demo_command_decodes_inventories_and_draws_the_map(
     out = capsys.readouterr().out
     assert "OT operations" in out and "Assets (19)" in out and "engineering_workstation" in out
     assert (tmp_path / "events" / "iec104.jsonl").exists()
+    # one pass: the inventory's change events are written with the decoded ones
+    actions = {json.loads(x)["event.action"]
+               for x in (tmp_path / "events" / "asset.jsonl").read_text().splitlines()}
+    assert {"new_asset", "new_role"} <= actions
     assert (tmp_path / "plant-map.svg").read_text().startswith("<svg")
     assert (tmp_path / "plant-map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

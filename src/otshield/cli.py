@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -24,6 +25,9 @@ from otshield.engine import Engine
 from otshield.errors import ConfigError, OtshieldError
 from otshield.events import AnomalyEvent, Event, event_schema
 from otshield.inventory.model import InventorySnapshot
+
+if TYPE_CHECKING:
+    from otshield.inventory import InventoryBuilder
 from otshield.output import JsonlWriter
 from otshield.summary import SummarySink, print_summary
 
@@ -41,18 +45,26 @@ def _fanout(sinks: list[Callable[[Event], None]]) -> Callable[[Event], None]:
     return emit
 
 
-def _cmd_decode(args: argparse.Namespace, out: Console, err: Console) -> int:
+def _cmd_decode(args: argparse.Namespace, out: Console, err: Console,
+                inventory: InventoryBuilder | None = None) -> int:
+    """``inventory``: also build the asset inventory in the same pass (its change events go to
+    the output with the others)."""
     paths = [Path(p) for p in args.captures]
     summary = SummarySink()
     sinks: list[Callable[[Event], None]] = [summary]
     writer = JsonlWriter(Path(args.output)) if args.output else None
     if writer is not None:
         sinks.insert(0, writer)
+    if inventory is not None:
+        inventory.emit = _fanout(list(sinks))
+        sinks.append(inventory)
     engine = Engine(_fanout(sinks), Settings())
     started = time.perf_counter()
     try:
         problems = _read_captures(paths, engine, err, not args.no_progress)
         engine.finish()
+        if inventory is not None:
+            inventory.flush()  # its last change events, while the writer is open
     finally:
         if writer is not None:
             writer.close()
@@ -247,6 +259,7 @@ def _cmd_schema(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 def _cmd_demo(args: argparse.Namespace, out: Console, err: Console) -> int:
     from otshield.demo import write_demo_capture
+    from otshield.inventory import InventoryBuilder
     from otshield.inventory.netmap import write_map
     from otshield.inventory.report import print_inventory
 
@@ -257,10 +270,9 @@ def _cmd_demo(args: argparse.Namespace, out: Console, err: Console) -> int:
     err.print(f"wrote the demo capture {capture} ({n} packets)")
     ns = argparse.Namespace(captures=[str(capture)], output=str(directory / "events"),
                             summary=True, no_progress=True)
-    rc = _cmd_decode(ns, out, err)
-    inv = argparse.Namespace(captures=[str(capture)], state=None, site=None, set=None,
-                             advisories=None, no_progress=True)
-    snapshot, _ = _build_inventory(inv, err)
+    builder = InventoryBuilder()
+    rc = _cmd_decode(ns, out, err, inventory=builder)  # one pass: events and inventory
+    snapshot = builder.snapshot()
     print_inventory(snapshot, out)
     for suffix in ("svg", "png"):
         write_map(snapshot, directory / f"plant-map.{suffix}", title="otshield demo plant")

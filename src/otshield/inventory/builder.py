@@ -120,7 +120,8 @@ class InventoryBuilder:
 
     def __init__(self, emit: Emit | None = None, base: InventorySnapshot | None = None,
                  server_ports: dict[str, frozenset[int]] | None = None) -> None:
-        self._emit = emit
+        self.emit = emit
+        """Receives the change events (AssetEvent); may be set after construction."""
         self._ports = server_ports if server_ports is not None else _registry_ports()
         self.hosts: dict[str, Host] = {}
         self.conduits: dict[tuple[str, str, str], Conduit] = {}
@@ -257,8 +258,8 @@ class InventoryBuilder:
 
     def change(self, ts: float, frame: int, change: str, asset: str, detail: str,
                field: str = "", old: str = "", new: str = "") -> None:
-        if self._emit is not None:
-            self._emit(AssetEvent(ts=ts, frame=frame, change=change, asset=asset, detail=detail,
+        if self.emit is not None:
+            self.emit(AssetEvent(ts=ts, frame=frame, change=change, asset=asset, detail=detail,
                                   field=field, old=old, new=new))
 
     # -- layer 2 ---------------------------------------------------------------------------------
