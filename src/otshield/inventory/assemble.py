@@ -30,14 +30,13 @@ from otshield.inventory.roles import (
     OT_SERVER_SERVICES,
     ROLE_LEVELS,
 )
-from otshield.inventory.site import Site, SiteZone
+from otshield.inventory.site import LoadedSite, SiteZone
 
 if TYPE_CHECKING:
     from otshield.inventory.builder import Host, InventoryBuilder
 
 __all__ = ["assemble", "asset_id"]
 
-SiteNets = list[tuple[netaddr.IPNetwork, SiteZone]]
 
 # Which facts give the display identity, best first.
 _NAME_FACTS = ("name", "hostname", "plc_name", "station_name", "ied_name", "netbios_name",
@@ -50,7 +49,7 @@ _NETWORK_WORDS = re.compile(r"\b(router|switch|firewall|cisco ios|hirschmann|mox
                             r"stratix|junos|fortigate|mikrotik)\b", re.IGNORECASE)
 
 
-def assemble(b: InventoryBuilder, site: tuple[Site, SiteNets] | None,
+def assemble(b: InventoryBuilder, site: LoadedSite | None,
              advisories: list[Advisory]) -> InventorySnapshot:
     gateways = {mac for mac, ips in b.mac_ips.items() if len(ips) >= GATEWAY_MIN_IPS}
     groups = _merge_groups(b, gateways)
@@ -79,7 +78,7 @@ def assemble(b: InventoryBuilder, site: tuple[Site, SiteNets] | None,
                 f"{len(b.mac_ips[mac])} IP addresses seen behind this MAC (routed traffic)"])],
             facts=[FactRecord(name="vendor", value=vendor, source="oui", first_seen=0.0,
                               last_seen=0.0)] if vendor else []))
-    assets = [_finish(a, overrides.get(a.id, {}), site, gateways, b) for a in assets]
+    assets = [_finish(a, overrides.get(a.id, {}), site, gateways) for a in assets]
     conduits = _conduits(b, key_to_id)
     zones = _zones(assets, site)
     zone_of = {aid: z.name for z in zones for aid in z.assets}
@@ -188,8 +187,8 @@ def _best(facts: list[FactRecord], names: tuple[str, ...]) -> str:
     return ""
 
 
-def _finish(a: AssetRecord, override: dict[str, str], site: tuple[Site, SiteNets] | None,
-            gateways: set[str], b: InventoryBuilder) -> AssetRecord:
+def _finish(a: AssetRecord, override: dict[str, str], site: LoadedSite | None,
+            gateways: set[str]) -> AssetRecord:
     facts = list(a.facts)
     for name, value in override.items():
         if name not in ("role", "roles", "purdue_level", "zone"):
@@ -248,7 +247,7 @@ def _behaviour_roles(a: AssetRecord, roles: dict[str, RoleRecord], facts: list[F
 
 
 def _level(a: AssetRecord, roles: dict[str, RoleRecord], override: dict[str, str],
-           site: tuple[Site, SiteNets] | None) -> tuple[int | None, str]:
+           site: LoadedSite | None) -> tuple[int | None, str]:
     if "purdue_level" in override:
         try:
             level = int(override["purdue_level"])
@@ -268,7 +267,7 @@ def _level(a: AssetRecord, roles: dict[str, RoleRecord], override: dict[str, str
     return None, "no behaviour that implies a level"
 
 
-def _site_zone(a: AssetRecord, site: tuple[Site, SiteNets] | None) -> SiteZone | None:
+def _site_zone(a: AssetRecord, site: LoadedSite | None) -> SiteZone | None:
     """The site zone of an asset: the most specific subnet holding one of its IPs, else a zone
     listing one of its VLANs (devices seen only at layer 2 have no IP)."""
     if site is None:
@@ -290,7 +289,7 @@ def _in(ip: str, net: netaddr.IPNetwork) -> bool:
         return False
 
 
-def _zones(assets: list[AssetRecord], site: tuple[Site, SiteNets] | None) -> list[ZoneRecord]:
+def _zones(assets: list[AssetRecord], site: LoadedSite | None) -> list[ZoneRecord]:
     """Zones of the site file with their assets, or zones proposed from the traffic: one per
     subnet and Purdue level (a subnet mixing levels is a flat network; each level is proposed
     as its own zone, which is the segmentation the standard asks for)."""

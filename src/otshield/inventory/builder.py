@@ -29,6 +29,7 @@ from functools import lru_cache
 from typing import Any
 
 from otshield.events import ArpEvent, Event, FlowEvent
+from otshield.inventory.advisories import Advisory
 from otshield.inventory.facts import EXTRACTORS, with_vlan
 from otshield.inventory.model import AssetEvent, InventorySnapshot, RoleRecord
 from otshield.inventory.oui import mac_vendor
@@ -42,6 +43,7 @@ from otshield.inventory.roles import (
     IT_SERVICES,
     OT_SERVER_SERVICES,
 )
+from otshield.inventory.site import LoadedSite
 
 __all__ = ["IDENTITY_FACTS", "Conduit", "Host", "InventoryBuilder"]
 IDENTITY_FACTS = frozenset({"vendor", "product", "model", "firmware", "serial", "order_number",
@@ -458,7 +460,8 @@ class InventoryBuilder:
                           e.ts, e.frame)
 
     # -- results ---------------------------------------------------------------------------------
-    def snapshot(self, site: Any = None, advisories: Any = None) -> InventorySnapshot:
+    def snapshot(self, site: LoadedSite | None = None,
+                 advisories: list[Advisory] | None = None) -> InventorySnapshot:
         """The inventory as records, levels and zones included (``site``: a parsed site file;
         ``advisories``: loaded CSAF advisories to match)."""
         from otshield.inventory.assemble import assemble

@@ -30,7 +30,7 @@ import yaml
 
 from otshield.errors import ConfigError
 
-__all__ = ["Site", "SiteZone", "load_site", "parse_site"]
+__all__ = ["LoadedSite", "Site", "SiteZone", "load_site", "parse_site"]
 
 
 class SiteZone(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -49,8 +49,11 @@ class Site(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     """Asset (IP, MAC or asset id) -> field -> value: overrides of inferred facts."""
 
 
-def parse_site(text: str, origin: str = "<site>") -> tuple[Site, list[tuple[netaddr.IPNetwork,
-                                                                            SiteZone]]]:
+LoadedSite = tuple[Site, list[tuple[netaddr.IPNetwork, SiteZone]]]
+"""A checked site file with its subnets parsed, most specific first."""
+
+
+def parse_site(text: str, origin: str = "<site>") -> LoadedSite:
     """Parse and check a site file; returns it with its subnets parsed, most specific first."""
     try:
         raw = yaml.safe_load(text)
@@ -91,7 +94,7 @@ def parse_site(text: str, origin: str = "<site>") -> tuple[Site, list[tuple[neta
     return site, nets
 
 
-def load_site(path: Path) -> tuple[Site, list[tuple[netaddr.IPNetwork, SiteZone]]]:
+def load_site(path: Path) -> LoadedSite:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
