@@ -15,6 +15,13 @@ security level) and per-asset overrides, written by the people who know the plan
     assets:
       10.10.20.30: {role: engineering_workstation, name: EWS-01}
       10.10.30.21: {purdue_level: 1, vendor: Siemens, safety: "true"}
+    remote_access:
+      jump_hosts: [10.10.10.5]
+
+The same file is the zones-and-conduits policy (:mod:`otshield.policy`): ``conduits``,
+``remote_access`` and ``defaults`` are accepted here and checked there (with line numbers).
+The designated jump hosts get the role ``jump_host`` (added to their asset override), so
+rules can ask whether remote access into OT came through one.
 
 Errors name the file and line (YAML syntax) or the field path (wrong types, unknown keys,
 impossible subnets), never a traceback.
@@ -23,6 +30,7 @@ impossible subnets), never a traceback.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import netaddr
@@ -30,7 +38,7 @@ import yaml
 
 from otshield.errors import ConfigError
 
-__all__ = ["LoadedSite", "Site", "SiteZone", "load_site", "parse_site"]
+__all__ = ["JUMP_HOST_ROLE", "LoadedSite", "Site", "SiteZone", "load_site", "parse_site"]
 
 
 class SiteZone(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -47,6 +55,12 @@ class Site(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     zones: list[SiteZone] = msgspec.field(default_factory=list)
     assets: dict[str, dict[str, str | int | bool]] = msgspec.field(default_factory=dict)
     """Asset (IP, MAC or asset id) -> field -> value: overrides of inferred facts."""
+    conduits: list[Any] = msgspec.field(default_factory=list)
+    """The policy's allowed zone pairs: read and checked by :mod:`otshield.policy`."""
+    remote_access: dict[str, Any] = msgspec.field(default_factory=dict)
+    """``jump_hosts``: the designated jump hosts (role ``jump_host``)."""
+    defaults: dict[str, Any] = msgspec.field(default_factory=dict)
+    """Policy defaults (``intra_zone``, ``unknown_zone``): see :mod:`otshield.policy`."""
 
 
 LoadedSite = tuple[Site, list[tuple[netaddr.IPNetwork, SiteZone]]]
@@ -91,7 +105,34 @@ def parse_site(text: str, origin: str = "<site>") -> LoadedSite:
             if not 0 <= vlan <= 4095:
                 raise ConfigError(f"{origin}: zones[{i}].vlans[{j}]: VLAN ids are 0-4095")
     nets.sort(key=lambda pair: -pair[0].prefixlen)
-    return site, nets
+    return _with_jump_hosts(site, origin), nets
+
+
+JUMP_HOST_ROLE = "jump_host"
+
+
+def _with_jump_hosts(site: Site, origin: str) -> Site:
+    """The site with role ``jump_host`` added to the override of each designated jump host
+    (other roles written for it are kept)."""
+    hosts = site.remote_access.get("jump_hosts", [])
+    if not hosts:
+        return site
+    if not isinstance(hosts, list) or not all(isinstance(h, str) and h for h in hosts):
+        raise ConfigError(f"{origin}: remote_access.jump_hosts: expected a list of addresses")
+    assets = {k: dict(v) for k, v in site.assets.items()}
+    by_addr = {(k.split(":", 1)[1] if k.startswith(("ip:", "mac:")) else k).lower(): k
+               for k in assets}
+    for host in hosts:
+        name = str(host)
+        key = by_addr.get(name.lower(), name)
+        fields = assets.setdefault(key, {})
+        raw = str(fields.get("roles") or fields.get("role") or "")
+        roles = [r.strip() for r in raw.split(",") if r.strip()]
+        if JUMP_HOST_ROLE not in roles:
+            roles.append(JUMP_HOST_ROLE)
+        fields.pop("roles", None)
+        fields["role"] = ",".join(roles)
+    return msgspec.structs.replace(site, assets=assets)
 
 
 def load_site(path: Path) -> LoadedSite:
