@@ -1,0 +1,176 @@
+"""Context fields of rules: what the site file and the inventory know about the two ends of an
+event (``src.zone``, ``dst.roles``, ``src.internal``...) and about the site (``site.zones``).
+
+They are not fields of the event: a :class:`RuleContext` answers them from the
+:class:`~otshield.detect.context.AssetContext` (zones and levels cached there; roles read live,
+since the inventory learns them while the capture is read). ``internal`` and ``broadcast``
+depend on the address alone and are cached here. For link-layer events (no IP address) the MAC
+address and the VLAN are used.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+import netaddr
+
+from otshield.detect.context import AssetContext
+
+__all__ = ["CONTEXT_FIELDS", "ContextField", "RuleContext", "context_field"]
+
+@lru_cache(maxsize=1 << 16)
+def _ip_class(ip: str) -> tuple[bool, bool] | None:
+    """(internal, broadcast) of an IP address; None when it is not one."""
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    internal = (addr.is_private or addr.is_loopback or addr.is_link_local
+                or addr.is_multicast or addr.is_unspecified)
+    broadcast = addr.is_multicast or (addr.version == 4 and ip == "255.255.255.255")
+    return internal, broadcast
+
+
+def _mac_broadcast(mac: str) -> bool:
+    """Group bit of the first octet: broadcast (ff:ff:...) and multicast MACs."""
+    try:
+        return bool(int(mac[:2], 16) & 1)
+    except ValueError:
+        return False
+
+
+class RuleContext:
+    """Context look-ups for one engine; built from the engine's :class:`AssetContext`."""
+
+    def __init__(self, assets: AssetContext | None = None) -> None:
+        self.assets = assets if assets is not None else AssetContext()
+        site = self.assets.site
+        self.site_zones = bool(site and site[0].zones)
+        jump = False
+        directed: set[str] = set()
+        if site:
+            for fields in site[0].assets.values():
+                raw = str(fields.get("roles", fields.get("role", "")))
+                if "jump_host" in {r.strip() for r in raw.split(",")}:
+                    jump = True
+            for net, _zone in site[1]:
+                if net.version == 4 and net.prefixlen < 31:
+                    directed.add(str(net.broadcast))
+        self.site_jump_hosts = jump
+        self._directed = frozenset(directed)
+
+    # -- per side --------------------------------------------------------------------------------
+    @staticmethod
+    def _ends(event: Any, side: str) -> tuple[str, str]:
+        if side == "src":
+            return event.src_ip, getattr(event, "src_mac", "") or ""
+        return event.dst_ip, getattr(event, "dst_mac", "") or ""
+
+    def zone(self, event: Any, side: str) -> str:
+        ip, _ = self._ends(event, side)
+        return self.assets.zone_name(ip, getattr(event, "vlan", None))
+
+    def level(self, event: Any, side: str) -> int | None:
+        ip, _ = self._ends(event, side)
+        return self.assets.level(ip, getattr(event, "vlan", None))
+
+    def roles(self, event: Any, side: str) -> frozenset[str]:
+        ip, mac = self._ends(event, side)
+        return self.assets.roles(ip, mac)
+
+    def safety(self, event: Any, side: str) -> bool:
+        ip, mac = self._ends(event, side)
+        return self.assets.safety(ip, mac)
+
+    def is_it(self, event: Any, side: str) -> bool:
+        ip, _ = self._ends(event, side)
+        return self.assets.is_it(ip, getattr(event, "vlan", None))
+
+    def is_ot(self, event: Any, side: str) -> bool:
+        ip, _ = self._ends(event, side)
+        return self.assets.is_ot(ip, getattr(event, "vlan", None))
+
+    def internal(self, event: Any, side: str) -> bool | None:
+        ip, mac = self._ends(event, side)
+        if ip:
+            cls = _ip_class(ip)
+            return cls[0] if cls is not None else None
+        return True if mac else None  # a MAC-only frame stays on the local segment
+
+    def broadcast(self, event: Any, side: str) -> bool | None:
+        ip, mac = self._ends(event, side)
+        if ip:
+            cls = _ip_class(ip)
+            if cls is None:
+                return None
+            return cls[1] or ip in self._directed
+        return _mac_broadcast(mac) if mac else None
+
+    def jump_host(self, event: Any, side: str) -> bool:
+        return "jump_host" in self.roles(event, side)
+
+
+class ContextField:
+    """One context field: its kinds (as :mod:`.fields` names them) and how to read it."""
+
+    __slots__ = ("kinds", "many", "name", "read")
+
+    def __init__(self, name: str, kinds: frozenset[str],
+                 read: Callable[[RuleContext, Any], Any], many: bool = False) -> None:
+        self.name = name
+        self.kinds = kinds
+        self.read = read
+        self.many = many
+
+
+def _side(method: Callable[[RuleContext, Any, str], Any], side: str
+          ) -> Callable[[RuleContext, Any], Any]:
+    def read(ctx: RuleContext, event: Any) -> Any:
+        return method(ctx, event, side)
+    return read
+
+
+def _build() -> dict[str, ContextField]:
+    table: dict[str, tuple[Callable[[RuleContext, Any, str], Any], frozenset[str], bool]] = {
+        "zone": (RuleContext.zone, frozenset({"str"}), False),
+        "level": (RuleContext.level, frozenset({"int", "none"}), False),
+        "roles": (RuleContext.roles, frozenset({"str", "list"}), True),
+        "safety": (RuleContext.safety, frozenset({"bool"}), False),
+        "it": (RuleContext.is_it, frozenset({"bool"}), False),
+        "ot": (RuleContext.is_ot, frozenset({"bool"}), False),
+        "internal": (RuleContext.internal, frozenset({"bool", "none"}), False),
+        "broadcast": (RuleContext.broadcast, frozenset({"bool", "none"}), False),
+        "jump_host": (RuleContext.jump_host, frozenset({"bool"}), False),
+    }
+    out: dict[str, ContextField] = {}
+    for side in ("src", "dst"):
+        for name, (method, kinds, many) in table.items():
+            out[f"{side}.{name}"] = ContextField(f"{side}.{name}", kinds, _side(method, side),
+                                                 many)
+    out["site.zones"] = ContextField("site.zones", frozenset({"bool"}),
+                                     lambda ctx, _e: ctx.site_zones)
+    out["site.jump_hosts"] = ContextField("site.jump_hosts", frozenset({"bool"}),
+                                          lambda ctx, _e: ctx.site_jump_hosts)
+    return out
+
+
+CONTEXT_FIELDS: dict[str, ContextField] = _build()
+"""Every context field by name (``src.zone``...)."""
+
+CONTEXT_PREFIXES = ("src.", "dst.", "site.")
+
+
+def context_field(path: str) -> ContextField | None:
+    return CONTEXT_FIELDS.get(path)
+
+
+def parse_network(text: str) -> netaddr.IPNetwork:
+    """A CIDR (or a single address) for ``cidr`` tests; raises ValueError when invalid."""
+    try:
+        return netaddr.IPNetwork(text)
+    except (netaddr.AddrFormatError, ValueError, TypeError) as exc:
+        raise ValueError(str(exc) or "not a network") from None
+

@@ -1,0 +1,296 @@
+"""The rule engine: a detector running loaded rules over the event stream.
+
+Rules are indexed by event class: the first event of a class builds the list of handlers that
+concern it (one per rule, or per sequence step, reading that class), so an event costs only the
+rules of its dataset, and each costs one compiled predicate call. Match rules alert at once;
+threshold rules count per key in bounded sliding windows and alert when the threshold is crossed,
+then at most once per window per key; sequence rules keep bounded per-asset chains and alert on
+the last step within ``within`` of the first.
+
+Alerts are built with :func:`~otshield.detect.alert.make_alert` (the aggregator downstream
+merges repeats on the key): techniques and tactics from the rule (tactics from the ATT&CK
+table), the message template rendered from the event, the source and destination as the asset
+context knows them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from operator import attrgetter
+from typing import Any
+
+import msgspec
+
+from otshield.detect.alert import Alert, AlertSink, make_alert
+from otshield.detect.context import AssetContext
+from otshield.detect.rules.conditions import Predicate, prefilter
+from otshield.detect.rules.context_fields import CONTEXT_FIELDS, RuleContext
+from otshield.detect.rules.fields import resolve_field
+from otshield.detect.rules.model import Rule, RuleSet
+from otshield.detect.rules.windows import SequenceSteps, ThresholdWindows
+from otshield.events import Event
+
+__all__ = ["STATE_LIMIT_RULE", "RuleEngine"]
+
+Handler = Callable[[Event], None]
+_Groups = tuple[tuple[Callable[[Any], Any], dict[Any, tuple[Handler, ...]]], ...]
+_Entry = tuple[tuple[Handler, ...], _Groups]
+
+DEFAULT_MAX_KEYS = 50_000
+"""Keys per threshold rule and pending chains per sequence step."""
+_MAX_TIMESTAMPS = 2_000_000
+"""Timestamps kept per threshold rule at most (count x keys): large counts get fewer keys."""
+_FULL_DETAIL = 20
+"""Full alerts per key; later ones are light copies. The aggregator keeps the frames of the
+first 20 occurrences and 3 sample events per key, so nothing it would keep is lost."""
+STATE_LIMIT_RULE = "otshield.rules.state_limit"
+"""Alert raised (once per rule) when a stateful rule drops keys because its state is full."""
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ",".join(sorted(str(v) for v in value))
+    return str(value)
+
+
+class RuleEngine:
+    """Runs a :class:`RuleSet` (the Detector protocol: ``name``, ``observe``, ``finish``)."""
+
+    name = "rules"
+
+    def __init__(self, rules: RuleSet, context: AssetContext | None, sink: AlertSink, *,
+                 max_keys: int = DEFAULT_MAX_KEYS) -> None:
+        self.rules = [r for r in rules if r.enabled]
+        self.context = RuleContext(context)
+        self.sink = sink
+        self.max_keys = max_keys
+        self.fired: dict[str, int] = {}
+        """Alerts raised per rule id (before merging)."""
+        self._by_class: dict[type, _Entry] = {}
+        self._thresholds: dict[str, ThresholdWindows] = {}
+        self._sequences: dict[str, SequenceSteps] = {}
+        self._limit_reported: set[str] = set()
+        self._repeats: dict[str, tuple[Alert, int]] = {}
+        """Alert key -> its first alert and how many were raised (see ``_fire``)."""
+        for rule in self.rules:
+            if rule.threshold is not None:
+                t = rule.threshold
+                keys = min(max_keys, max(1_000, _MAX_TIMESTAMPS // t.count))
+                self._thresholds[rule.id] = ThresholdWindows(t.window, t.count,
+                                                             t.distinct is not None, keys)
+            elif rule.sequence is not None:
+                self._sequences[rule.id] = SequenceSteps(len(rule.sequence.steps),
+                                                         rule.sequence.within, max_keys)
+
+    # -- the hot path ----------------------------------------------------------------------------
+    def observe(self, event: Event) -> None:
+        entry = self._by_class.get(type(event))
+        if entry is None:
+            entry = self._build(type(event))
+        plain, groups = entry
+        for handle in plain:
+            handle(event)
+        for read, table in groups:
+            handlers = table.get(read(event))
+            if handlers is not None:
+                for handle in handlers:
+                    handle(event)
+
+    def finish(self) -> None:
+        """Nothing is held back: alerts fire when their condition holds. Pending windows and
+        chains are dropped (an unfinished sequence is not a finding)."""
+        for windows in self._thresholds.values():
+            windows.clear()
+        for chains in self._sequences.values():
+            chains.clear()
+
+    def _build(self, cls: type) -> _Entry:
+        """The handlers of the rules reading ``cls``. Rules whose block starts with an equality
+        on a plain field are grouped by that field: one read and one dict look-up find the few
+        worth running (most events concern none)."""
+        plain: list[Handler] = []
+        groups: dict[str, tuple[Callable[[Any], Any], dict[Any, list[Handler]]]] = {}
+        for rule in self.rules:
+            if rule.sequence is not None:
+                steps = rule.sequence.steps
+                # last step first: one event must not advance a chain through two steps
+                for k in range(len(steps) - 1, -1, -1):
+                    if cls in steps[k].predicates:
+                        plain.append(self._sequence_handler(rule, k, cls))
+                continue
+            if cls not in rule.predicates:
+                continue
+            if rule.threshold is not None:
+                handler = self._threshold_handler(rule, cls)
+            else:
+                handler = self._match_handler(rule, cls, rule.predicates[cls])
+            found = prefilter(rule.match, cls) if rule.match is not None else None
+            if found is None:
+                plain.append(handler)
+                continue
+            path, read, values = found
+            table = groups.setdefault(path, (read, {}))[1]
+            for value in values:
+                table.setdefault(value, []).append(handler)
+        entry: _Entry = (tuple(plain), tuple(
+            (read, {v: tuple(hs) for v, hs in table.items()}) for read, table in groups.values()))
+        self._by_class[cls] = entry
+        return entry
+
+    def candidates(self, cls: type) -> int:
+        """How many handlers events of ``cls`` may reach (for tests and benchmarks)."""
+        plain, groups = self._by_class.get(cls) or self._build(cls)
+        return len(plain) + len({h for _r, table in groups for hs in table.values()
+                                 for h in hs})
+
+    def _match_handler(self, rule: Rule, cls: type, pred: Predicate | None) -> Handler:
+        ctx = self.context
+        fire = self._fire
+        if pred is None:
+            return lambda e: fire(rule, e, None, None)
+
+        def handle(event: Event) -> None:
+            if pred(event, ctx):
+                fire(rule, event, None, None)
+        return handle
+
+    def _threshold_handler(self, rule: Rule, cls: type) -> Handler:
+        ctx = self.context
+        pred = rule.predicates[cls]
+        t = rule.threshold
+        assert t is not None
+        windows = self._thresholds[rule.id]
+        distinct = t.distinct_readers.get(cls) if t.distinct else None
+        key_of = self._key_function(rule, cls)
+        window_key = self._window_key(rule, cls) or key_of
+        add = windows.add
+
+        def handle(event: Event) -> None:
+            if pred is not None and not pred(event, ctx):
+                return
+            evicted = windows.evicted
+            fired = add(window_key(event), event.ts, event,
+                        distinct(event, ctx) if distinct is not None else None)
+            if windows.evicted != evicted:
+                self._state_limit(rule, event, windows.max_keys)
+            if fired is not None:
+                evidence, count, n_distinct = fired
+                self._fire(rule, event, evidence,
+                           {"count": count, "distinct": n_distinct}, key=key_of(event))
+        return handle
+
+    def _window_key(self, rule: Rule, cls: type) -> Callable[[Event], Hashable] | None:
+        """What a threshold counts per (``by``, default the rule's key), as fast as it can be
+        read: one C-level ``attrgetter`` when every field is a top-level attribute of ``cls``;
+        else the fields joined as text; None for the default key (addresses)."""
+        t = rule.threshold
+        assert t is not None
+        fields = t.by or rule.key
+        if not fields:
+            return None
+        names: list[str] = []
+        for name in fields:
+            fp = resolve_field(cls, name) if name not in CONTEXT_FIELDS else None
+            if fp is None or fp.many or len(fp.attrs) != 1:
+                break
+            names.append(fp.attrs[0])
+        else:
+            return attrgetter(*names)
+        readers = t.by_readers.get(cls) if t.by else rule.key_readers.get(cls)
+        if readers is None:
+            return None
+        ctx = self.context
+        return lambda e: "|".join(_text(r(e, ctx)) for r in readers)
+
+    def _sequence_handler(self, rule: Rule, k: int, cls: type) -> Handler:
+        ctx = self.context
+        assert rule.sequence is not None
+        step = rule.sequence.steps[k]
+        pred = step.predicates[cls]
+        on = step.on_readers[cls]
+        chains = self._sequences[rule.id]
+
+        def handle(event: Event) -> None:
+            if pred is not None and not pred(event, ctx):
+                return
+            asset = _text(on(event, ctx))
+            if not asset:
+                return
+            evicted = chains.evicted
+            done = chains.step(k, asset, event.ts, event)
+            if chains.evicted != evicted:
+                self._state_limit(rule, event, chains.max_keys)
+            if done is not None:
+                self._fire(rule, event, list(done), None)
+        return handle
+
+    # -- alerts ----------------------------------------------------------------------------------
+    def _key_function(self, rule: Rule, cls: type) -> Callable[[Event], str]:
+        readers = rule.key_readers.get(cls) if rule.key else None
+        ctx = self.context
+        if readers is not None:
+            return lambda e: "|".join(_text(r(e, ctx)) for r in readers)
+
+        def addresses(e: Event) -> str:
+            if e.src_ip or e.dst_ip:
+                return f"{e.src_ip}|{e.dst_ip}"
+            return f"{getattr(e, 'src_mac', '') or ''}|{getattr(e, 'dst_mac', '') or ''}"
+        return addresses
+
+    def _fire(self, rule: Rule, event: Event, evidence: list[Event] | None,
+              extra: dict[str, Any] | None, key: str | None = None) -> None:
+        ctx = self.context
+        if key is None:
+            key = self._key_function(rule, type(event))(event)
+        alert_key = f"{rule.id}|{key}"
+        self.fired[rule.id] = self.fired.get(rule.id, 0) + 1
+        repeat = self._repeats.get(alert_key)
+        if repeat is not None and repeat[1] >= _FULL_DETAIL:
+            # The aggregator already holds all the frames and samples it keeps for this key:
+            # a light copy carrying only time and count costs a tenth of a full alert (a flood
+            # of matching events must not cost more than decoding them).
+            self.sink(msgspec.structs.replace(
+                repeat[0], ts=event.ts, frame=event.frame, first_seen=event.ts,
+                last_seen=event.ts, frames=(), evidence=()))
+            return
+        src_mac = getattr(event, "src_mac", "") or ""
+        dst_mac = getattr(event, "dst_mac", "") or ""
+        vlan = getattr(event, "vlan", None)
+        description = (rule.message.render(event, ctx, extra) if rule.message is not None
+                       else rule.title)
+        details = {k: str(v) for k, v in extra.items()} if extra else None
+        alert = make_alert(
+            event, rule_id=rule.id, title=rule.title, severity=rule.severity,
+            confidence=rule.confidence, category="rule", description=description,
+            response=rule.response, techniques=rule.techniques, tactics=rule.tactics,
+            source=ctx.assets.ref(event.src_ip, src_mac, vlan),
+            destination=ctx.assets.ref(event.dst_ip, dst_mac, vlan),
+            key=alert_key, details=details, evidence=evidence)
+        if repeat is None and len(self._repeats) >= self.max_keys:
+            self._repeats.clear()  # bounded: the worst case is full alerts again
+        self._repeats[alert_key] = (repeat[0] if repeat else alert,
+                                    (repeat[1] if repeat else 0) + 1)
+        self.sink(alert)
+
+    def _state_limit(self, rule: Rule, event: Event, limit: int) -> None:
+        """Once per rule: say that its state is full and keys are being dropped."""
+        if rule.id in self._limit_reported:
+            return
+        self._limit_reported.add(rule.id)
+        self.sink(make_alert(
+            event, rule_id=STATE_LIMIT_RULE, title="Rule state limit reached",
+            severity="info", confidence="high", category="rule",
+            description=(f"rule {rule.id} tracks more than {limit:,} keys; the least recently "
+                         "seen are dropped, so some thresholds or sequences may be missed"),
+            response=("Usually a scan or a flood with many sources; look at the alerts of this "
+                      "rule and at the flows around this time."),
+            key=f"{STATE_LIMIT_RULE}|{rule.id}", details={"rule": rule.id,
+                                                          "limit": str(limit)}))
+
+    @property
+    def state_size(self) -> int:
+        """Keys and chains held now (for tests and benchmarks)."""
+        return (sum(len(w) for w in self._thresholds.values())
+                + sum(len(s) for s in self._sequences.values()))

@@ -1,0 +1,169 @@
+"""Bounded state of stateful rules: per-key sliding windows (thresholds) and per-asset pending
+steps (sequences).
+
+Both are keyed by values seen on the wire (addresses, unit ids), so both are capped: past
+``max_keys`` keys the least recently touched one is dropped (an ``OrderedDict`` moved to the end
+on each touch) and the drop is counted, so a scan of a /16 costs bounded memory and is reported
+rather than silently absorbed. Windows keep at most ``count`` timestamps (or ``count`` distinct
+values) per key: that is all "at least ``count`` within ``window``" needs.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from collections.abc import Hashable
+from typing import Any
+
+__all__ = ["Chain", "SequenceSteps", "ThresholdWindows"]
+
+MAX_EVIDENCE = 3
+"""Events kept per window as the alert's evidence (the first ones of the window)."""
+
+
+class _Window:
+    __slots__ = ("evidence", "last_fire", "times", "values")
+
+    def __init__(self, count: int, distinct: bool) -> None:
+        self.times: deque[float] = deque(maxlen=count)
+        self.values: OrderedDict[Any, float] | None = OrderedDict() if distinct else None
+        self.evidence: list[tuple[float, Any]] = []
+        self.last_fire = float("-inf")
+
+
+class ThresholdWindows:
+    """Sliding windows of one threshold rule. :meth:`add` returns the evidence and the counts
+    when the threshold is crossed and the key has not fired within the last window."""
+
+    def __init__(self, window: float, count: int, distinct: bool, max_keys: int) -> None:
+        self.window = window
+        self.count = count
+        self.distinct = distinct
+        self.max_keys = max(1, max_keys)
+        self.evicted = 0
+        self._keys: OrderedDict[Hashable, _Window] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def clear(self) -> None:
+        self._keys.clear()
+
+    def _get(self, key: Hashable) -> _Window:
+        keys = self._keys
+        win = keys.get(key)
+        if win is None:
+            if len(keys) >= self.max_keys:
+                keys.popitem(last=False)
+                self.evicted += 1
+            win = keys[key] = _Window(self.count, self.distinct)
+        else:
+            keys.move_to_end(key)
+        return win
+
+    def add(self, key: Hashable, ts: float, event: Any, value: Any = None
+            ) -> tuple[list[Any], int, int] | None:
+        """Count ``event`` (and, for distinct thresholds, its ``value``: one, or a list of
+        several) under ``key``.
+
+        Returns (evidence events, events in window, distinct values in window) when it fires."""
+        keys = self._keys
+        win = keys.get(key)
+        if win is None:
+            win = self._get(key)
+        else:
+            keys.move_to_end(key)
+        start = ts - self.window
+        times = win.times
+        times.append(ts)
+        while times[0] < start:
+            times.popleft()
+        evidence = win.evidence
+        if evidence[0][0] < start if evidence else False:
+            evidence[:] = [pair for pair in evidence if pair[0] >= start]
+        if len(evidence) < MAX_EVIDENCE:
+            evidence.append((ts, event))
+        distinct = 0
+        if win.values is not None:
+            seen = win.values
+            for v in (value if isinstance(value, (list, tuple, set, frozenset)) else (value,)):
+                if v is None or v == "":
+                    continue
+                if v in seen:
+                    seen.move_to_end(v)
+                seen[v] = ts
+            while seen and next(iter(seen.values())) < start:
+                seen.popitem(last=False)
+            while len(seen) > self.count:
+                seen.popitem(last=False)
+            distinct = len(seen)
+            crossed = distinct >= self.count
+        else:
+            crossed = len(times) >= self.count
+        if not crossed or ts - win.last_fire < self.window:
+            return None
+        win.last_fire = ts
+        return [e for _, e in evidence], len(times), distinct
+
+
+class Chain:
+    """A partly matched sequence: when it started and the event of each step so far."""
+
+    __slots__ = ("events", "start")
+
+    def __init__(self, start: float, events: tuple[Any, ...]) -> None:
+        self.start = start
+        self.events = events
+
+
+class SequenceSteps:
+    """Pending chains of one sequence rule, per step and per asset."""
+
+    def __init__(self, steps: int, within: float, max_keys: int) -> None:
+        self.within = within
+        self.max_keys = max(1, max_keys)
+        self.evicted = 0
+        # pending[k]: chains waiting for step k (k >= 1), by asset
+        self.pending: list[OrderedDict[str, Chain]] = [OrderedDict() for _ in range(steps)]
+
+    def __len__(self) -> int:
+        return sum(len(p) for p in self.pending)
+
+    def clear(self) -> None:
+        for table in self.pending:
+            table.clear()
+
+    def _put(self, k: int, asset: str, chain: Chain, now: float) -> None:
+        table = self.pending[k]
+        if asset in table:
+            table.move_to_end(asset)
+        elif len(table) >= self.max_keys:
+            # expired chains first (the front is the least recently touched)
+            while table and now - next(iter(table.values())).start > self.within:
+                table.popitem(last=False)
+            if len(table) >= self.max_keys:
+                table.popitem(last=False)
+                self.evicted += 1
+        table[asset] = chain
+
+    def step(self, k: int, asset: str, ts: float, event: Any) -> tuple[Any, ...] | None:
+        """Step ``k`` matched ``event`` about ``asset``; the chain's events when this completes
+        the sequence."""
+        last = len(self.pending) - 1
+        if k == 0:
+            self._put(1, asset, Chain(ts, (event,)), ts)
+            return None
+        table = self.pending[k]
+        chain = table.get(asset)
+        if chain is None:
+            return None
+        if ts - chain.start > self.within:
+            del table[asset]
+            return None
+        events = (*chain.events, event)
+        if k == last:
+            del table[asset]  # one alert per chain; the next first step re-arms it
+            return events
+        nxt = self.pending[k + 1].get(asset)
+        if nxt is None or nxt.start <= chain.start:
+            self._put(k + 1, asset, Chain(chain.start, events), ts)
+        return None
