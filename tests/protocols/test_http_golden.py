@@ -5,6 +5,7 @@ and random segments gives the same events; HTTP on an unusual port is found by t
 from __future__ import annotations
 
 import base64
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,9 @@ def conversation() -> list[tuple[bool, bytes]]:
     return [
         # 1: GET with Basic credentials (frame 4), answered with a length-delimited body
         (True, (f"GET /api/v1/tags?area=boiler HTTP/1.1\r\nHost: hmi01.plant:8080\r\n"
-                f"User-Agent: Trend/2.1\r\nAuthorization: Basic {AUTH}\r\n\r\n").encode()),
+                f"User-Agent: Trend/2.1\r\nAuthorization: Basic {AUTH}\r\n"
+                f"Cookie: sid=4f9a2c; theme=dark\r\nX-Requested-With: XMLHttpRequest\r\n"
+                f"\r\n").encode()),
         (False, b"HTTP/1.1 200 OK\r\nServer: Embedthis-http\r\nContent-Type: application/json"
                 b"\r\nContent-Length: 17\r\n\r\n{\"tags\": [1, 2]}\n"),
         # 2: a chunked upload and a pipelined GET in one segment
@@ -36,6 +39,13 @@ def conversation() -> list[tuple[bool, bytes]]:
     ]
 
 
+def _digests(prefix: str, body: bytes) -> dict[str, str]:
+    """The body digests computed here, independently of the decoder."""
+    return {f"{prefix}.body.hash.md5": hashlib.md5(body).hexdigest(),
+            f"{prefix}.body.hash.sha1": hashlib.sha1(body).hexdigest(),
+            f"{prefix}.body.hash.sha256": hashlib.sha256(body).hexdigest()}
+
+
 def _strip(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     drop = {"@timestamp", "flow_id", "network.community_id", "source.ip", "source.port",
             "destination.ip", "destination.port", "network.transport"}
@@ -50,16 +60,26 @@ def test_http_conversation(tmp_path: Path) -> None:
          "url.original": "/api/v1/tags?area=boiler", **host,
          "user_agent.original": "Trend/2.1", "http.request.body.bytes": 0,
          "http.request.auth_scheme": "Basic", "user.name": "operator",
-         "http.request.password_present": True, "http.response.status_code": 200,
+         "http.request.password_present": True,
+         # Authorization is reduced to the fields above; cookie values are never kept
+         "http.request.headers": ({"name": "cookie", "value": "sid=*; theme=*"},
+                                  {"name": "x-requested-with", "value": "XMLHttpRequest"}),
+         "http.response.status_code": 200,
          "http.response.status_message": "OK", "http.response.version": "1.1",
          "http.response.content_type": "application/json",
          "http.response.content_length": 17, "http.response.body.bytes": 17,
-         "http.response.server": "Embedthis-http", "frame": 6},
+         "http.response.server": "Embedthis-http",
+         **_digests("http.response", b'{"tags": [1, 2]}\n'), "frame": 6},
         {"event.dataset": "http", "http.request.method": "POST", "url.original": "/upload",
          **host, "http.request.content_type": "application/octet-stream",
-         "http.request.body.bytes": 11, "http.response.status_code": 201,
+         "http.request.body.bytes": 11,
+         "http.request.headers": ({"name": "transfer-encoding", "value": "chunked"},),
+         # de-chunked: the digests are of the 11 data bytes, the chunk lines are not in them
+         **_digests("http.request", b"PROGRAM1\x00\x01\x02"),
+         "http.response.status_code": 201,
          "http.response.status_message": "Created", "http.response.version": "1.1",
-         "http.response.body.bytes": 2, "http.response.location": "/upload/7", "frame": 10},
+         "http.response.body.bytes": 2, **_digests("http.response", b"ok"),
+         "http.response.location": "/upload/7", "frame": 10},
         {"event.dataset": "http", "http.request.method": "GET", "url.original": "/logo.png",
          **host, "http.request.referrer": "/index", "http.request.body.bytes": 0,
          "http.response.status_code": 304, "http.response.status_message": "Not Modified",

@@ -4,6 +4,7 @@ interim responses, tunnels, HTTP/0.9, gaps, limits and each anomaly."""
 from __future__ import annotations
 
 import base64
+import hashlib
 
 import pytest
 
@@ -249,3 +250,83 @@ def test_client_gap_resynchronises_on_the_next_request() -> None:
     s.close()
     assert [(e.uri, e.status) for e in flow.of("http")] == [("/big", 200),
                                                             ("/index.html", 200)]
+
+
+# -- request header list and body digests ------------------------------------------------------
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_request_headers_bounded_and_flagged() -> None:
+    extra = b"".join(b"X-H%d: v%d\r\n" % (i, i) for i in range(40))
+    req = (b"GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer s3cret\r\nX-Api-Version: "
+           b"${jndi:ldap://x/a}\r\n" + extra + b"\r\n")
+    (ev,) = run([(True, req), (False, OK)]).of("http")
+    assert ev.request_headers is not None
+    names = [h.name for h in ev.request_headers]
+    # Host and Authorization are broken out (and the token never kept); 32 others kept in order
+    assert names == ["x-api-version"] + [f"x-h{i}" for i in range(31)]
+    assert ev.request_headers[0].value == "${jndi:ldap://x/a}"
+    assert ev.request_headers_truncated is True
+    assert all("s3cret" not in h.value for h in ev.request_headers)
+
+
+def test_request_header_value_cut_at_1024() -> None:
+    req = b"GET / HTTP/1.1\r\nX-Long: " + b"a" * 2000 + b"\r\nAccept: */*\r\n\r\n"
+    (ev,) = run([(True, req), (False, OK)]).of("http")
+    assert ev.request_headers is not None
+    assert [(h.name, len(h.value)) for h in ev.request_headers] == [("x-long", 1024),
+                                                                     ("accept", 3)]
+    assert ev.request_headers_truncated is True
+
+
+def test_no_extra_headers_no_field() -> None:
+    (ev,) = run([(True, GET), (False, OK)]).of("http")
+    assert (ev.request_headers, ev.request_headers_truncated) == (None, None)
+
+
+def test_folded_header_value_joined() -> None:
+    req = b"GET / HTTP/1.1\r\nX-Fold: one\r\n two\r\n\r\n"
+    (ev,) = run([(True, req), (False, OK)]).of("http")
+    assert ev.request_headers is not None
+    assert [(h.name, h.value) for h in ev.request_headers] == [("x-fold", "one two")]
+
+
+@pytest.mark.parametrize("chunk", [0, 1, 7])
+def test_body_digests_length_and_chunked(chunk: int) -> None:
+    payload = bytes(range(256)) * 40
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(payload[i:i + 999]), payload[i:i + 999])
+                       for i in range(0, len(payload), 999)) + b"0\r\n\r\n"
+    post = (b"POST /fw HTTP/1.1\r\nHost: plc\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked)
+    resp = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(payload), payload[::-1])
+    (ev,) = run([(True, post), (False, resp)], chunk=chunk).of("http")
+    assert ev.request_body_sha256 == _sha256(payload)
+    assert ev.response_body_sha256 == _sha256(payload[::-1])
+    assert (ev.request_body_md5, ev.request_body_sha1) == (
+        hashlib.md5(payload).hexdigest(), hashlib.sha1(payload).hexdigest())
+
+
+def test_body_until_close_is_hashed() -> None:
+    flow = run([(True, GET), (False, b"HTTP/1.0 200 OK\r\n\r\n"), (False, b"x" * 1000),
+                (False, b"y" * 24)])
+    (ev,) = flow.of("http")
+    assert ev.response_body_sha256 == _sha256(b"x" * 1000 + b"y" * 24)
+
+
+def test_no_digest_for_empty_or_incomplete_bodies() -> None:
+    # an empty body has no digest
+    (ev,) = run([(True, GET), (False, OK.replace(b"Length: 5", b"Length: 0")[:-5])]).of("http")
+    assert ev.response_body_sha256 is None
+    # the connection ended inside a length-delimited body
+    (ev,) = run([(True, GET), (False, OK[:-2])]).of("http")
+    assert (ev.response_complete, ev.response_body_sha256) == (False, None)
+    # a body delimited by the close that lost bytes in a gap
+    flow = FakeFlow("tcp", server=("10.0.0.20", 80))
+    s = HttpSession(flow)
+    s.on_data(GET, True)
+    s.on_data(b"HTTP/1.0 200 OK\r\n\r\nabc", False)
+    s.on_gap(False, 100)
+    s.on_data(b"def", False)
+    s.close()
+    (ev,) = flow.of("http")
+    assert (ev.response_body_bytes, ev.response_body_sha256) == (6, None)

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from otshield.config import Settings
 from otshield.errors import Malformed
 from otshield.protocols.smb import SPEC, probe
-from otshield.protocols.smb.framing import HEAD_BYTES, WHOLE_LIMIT, NbssStream
+from otshield.protocols.smb.framing import CONTINUATION, HEAD_BYTES, WHOLE_LIMIT, NbssStream
 from otshield.protocols.smb.ntlmssp import auth_mechanism, parse_ntlmssp
 from otshield.protocols.smb.session import SmbSession
 from otshield.protocols.smb.smb1 import parse_smb1, smb_string
@@ -384,19 +384,25 @@ def test_framing_small_large_and_one_byte() -> None:
     big = req(SMB2_WRITE, 2, write_req(F1, 0, b"\x41" * (WHOLE_LIMIT + 5000)))
     data = nbss(small) + nbss(big) + nbss(small)
     for step in (1, 7, 1500, len(data)):
-        units = _feed(NbssStream(), data, step)
+        out = _feed(NbssStream(), data, step)
+        units = [u for u in out if u[0] != CONTINUATION]
         assert [(k, len(p), n) for k, p, n in units] == [
             (0, len(small), len(small)), (0, HEAD_BYTES, len(big)), (0, len(small), len(small))]
         assert units[1][1] == big[:HEAD_BYTES]
+        # the rest of the large message follows its head, in order, nothing buffered twice
+        kinds = [k for k, _, _ in out]
+        first, last = kinds.index(CONTINUATION), len(kinds) - 1 - kinds[::-1].index(CONTINUATION)
+        assert kinds[1] == 0 and set(kinds[first:last + 1]) == {CONTINUATION}
+        assert b"".join(p for k, p, _ in out if k == CONTINUATION) == big[HEAD_BYTES:]
 
 
 def test_framing_gap_inside_skipped_payload_keeps_sync() -> None:
     big = req(SMB2_WRITE, 2, write_req(F1, 0, b"\x41" * (WHOLE_LIMIT + 5000)))
     s = NbssStream()
-    assert len(s.feed(nbss(big)[:20000])) == 1
+    assert [k for k, _, _ in s.feed(nbss(big)[:20000])] == [0, CONTINUATION]
     assert s.gap(1000)  # lost bytes inside the payload being skipped
     rest = nbss(big)[21000:]
-    assert s.feed(rest) == []
+    assert [k for k, _, _ in s.feed(rest)] == [CONTINUATION]
     assert [p[:4] for _, p, _ in s.feed(nbss(smb2(0x0D, 3, simple())))] == [b"\xfeSMB"]
 
 

@@ -1,6 +1,7 @@
 """HTTP/1.0 and HTTP/1.1 (RFC 9110, RFC 9112; HTTP/0.9 simple requests): one event per
-request/response transaction, with pipelining, chunked and length-delimited bodies skipped
-without buffering, and credentials reduced to scheme and user name."""
+request/response transaction, with pipelining, chunked and length-delimited bodies hashed
+(MD5, SHA-1, SHA-256) as they pass without buffering, the request header fields not broken out
+kept as a bounded list, and credentials reduced to scheme and user name."""
 
 from __future__ import annotations
 

@@ -7,10 +7,13 @@ Protocol (HTTP) Method Registry"), used by the probe to recognise a request on a
 from __future__ import annotations
 
 __all__ = [
+    "BROKEN_OUT",
     "HTTP_PORTS",
     "MAX_CHUNK_LINE",
     "MAX_HEADERS",
     "MAX_HEADER_BLOCK",
+    "MAX_HEADER_VALUE",
+    "MAX_REQUEST_HEADERS",
     "MAX_VALUE",
     "METHODS",
 ]
@@ -26,6 +29,16 @@ MAX_CHUNK_LINE = 1024
 """A chunk-size line (with extensions) longer than this is ``http.invalid_chunk``."""
 MAX_VALUE = 8192
 """Characters kept of any one string value in an event (a URI, a User-Agent)."""
+MAX_REQUEST_HEADERS = 32
+"""Request header fields kept in ``HttpEvent.request_headers`` (those not broken out)."""
+MAX_HEADER_VALUE = 1024
+"""Characters kept of one value in ``HttpEvent.request_headers``."""
+BROKEN_OUT = frozenset({
+    "host", "user-agent", "referer", "content-type", "content-length", "x-forwarded-for",
+    "authorization", "proxy-authorization",
+})
+"""Request fields that have their own event field (the credentials ones are reduced to scheme
+and user name there), so ``request_headers`` leaves them out."""
 
 METHODS = frozenset({
     b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"CONNECT", b"OPTIONS", b"TRACE", b"PATCH",

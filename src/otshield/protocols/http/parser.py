@@ -50,6 +50,9 @@ class Head(msgspec.Struct, gc=False):
     headers: dict[str, str] = msgspec.field(default_factory=dict)
     content_lengths: list[str] = msgspec.field(default_factory=list)
     issues: list[tuple[str, str]] = msgspec.field(default_factory=list)
+    fields: list[tuple[str, str]] | None = None
+    """Request heads only: every field as (lower-case name, value) in wire order, duplicates
+    included (``headers`` keeps only the first value of each name)."""
 
 
 class Credentials(msgspec.Struct, frozen=True, gc=False):
@@ -82,6 +85,7 @@ def _lines(block: bytes) -> list[bytes]:
 def _fields(head: Head, lines: list[bytes]) -> None:
     headers = head.headers
     issues = head.issues
+    ordered = head.fields
     last = ""
     count = 0
     for line in lines:
@@ -90,7 +94,11 @@ def _fields(head: Head, lines: list[bytes]) -> None:
         if line[0] in b" \t":
             # obs-fold: a continuation line (RFC 9112 section 5.2); unfold it.
             if last:
-                headers[last] = f"{headers[last]} {_text(line.strip())}"
+                folded = _text(line.strip())
+                headers[last] = f"{headers[last]} {folded}"
+                if ordered:
+                    key0, value0 = ordered[-1]
+                    ordered[-1] = (key0, f"{value0} {folded}")
             if not any(code == "http.obsolete_line_folding" for code, _ in issues):
                 issues.append(("http.obsolete_line_folding",
                                "header continuation line (obs-fold)"))
@@ -113,6 +121,8 @@ def _fields(head: Head, lines: list[bytes]) -> None:
         value = _text(line[colon + 1:].strip(b" \t"))
         if key == "content-length":
             head.content_lengths.append(value)
+        if ordered is not None:
+            ordered.append((key, value))
         if key in headers:
             if key == "transfer-encoding":
                 headers[key] = f"{headers[key]}, {value}"
@@ -131,7 +141,7 @@ def parse_request_head(block: bytes) -> Head:
         if version is None:
             raise Malformed("http.invalid_request_line", f"bad version in {line[:80]!r}")
         head = Head(f"{version[1].decode()}.{version[2].decode()}", method=parts[0].decode(),
-                    uri=_text(parts[1]))
+                    uri=_text(parts[1]), fields=[])
         _fields(head, lines[1:])
         return head
     if len(parts) == 2 and parts[0] == b"GET" and parts[1] and not _CONTROL.search(parts[1]):

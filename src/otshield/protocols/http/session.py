@@ -14,8 +14,14 @@ from collections import deque
 from otshield.errors import Malformed
 from otshield.events import CommonFields
 from otshield.protocols.base import FlowContext
-from otshield.protocols.http.constants import MAX_HEADER_BLOCK, MAX_VALUE
-from otshield.protocols.http.events import HttpEvent
+from otshield.protocols.http.constants import (
+    BROKEN_OUT,
+    MAX_HEADER_BLOCK,
+    MAX_HEADER_VALUE,
+    MAX_REQUEST_HEADERS,
+    MAX_VALUE,
+)
+from otshield.protocols.http.events import HttpEvent, HttpHeader
 from otshield.protocols.http.parser import (
     Credentials,
     Head,
@@ -30,6 +36,7 @@ from otshield.protocols.http.stream import (
     BODY_LENGTH,
     BODY_NONE,
     BODY_TUNNEL,
+    BodyDigests,
     HttpStream,
 )
 
@@ -39,7 +46,8 @@ __all__ = ["HttpSession"]
 class _Txn:
     """One request and (once seen) its response."""
 
-    __slots__ = ("complete", "creds", "fields", "req_body", "request", "resp_body", "response")
+    __slots__ = ("complete", "creds", "fields", "req_body", "req_hash", "request", "resp_body",
+                 "resp_hash", "response")
 
     def __init__(self, fields: CommonFields, request: Head | None,
                  creds: Credentials | None = None) -> None:
@@ -47,8 +55,10 @@ class _Txn:
         self.request = request
         self.creds = creds
         self.req_body: int | None = None
+        self.req_hash: BodyDigests | None = None
         self.response: Head | None = None
         self.resp_body: int | None = None
+        self.resp_hash: BodyDigests | None = None
         self.complete = True
 
 
@@ -67,6 +77,34 @@ def _content_length(values: list[str]) -> int | None:
         return None
     only = seen.pop()
     return int(only) if only.isdigit() and len(only) <= 18 else None
+
+
+def _cookie_names(value: str) -> str:
+    """A Cookie value with every cookie's value replaced by ``*``."""
+    return "; ".join(f"{part.partition('=')[0].strip()}=*" for part in value.split(";")
+                     if part.strip())
+
+
+def _request_headers(head: Head) -> tuple[tuple[HttpHeader, ...] | None, bool | None]:
+    """The request fields not broken out, bounded; and whether some were cut or left out."""
+    fields = head.fields
+    if not fields:
+        return None, None
+    out: list[HttpHeader] = []
+    truncated = any(code == "http.too_many_headers" for code, _ in head.issues)
+    for name, value in fields:
+        if name in BROKEN_OUT:
+            continue
+        if len(out) >= MAX_REQUEST_HEADERS:
+            truncated = True
+            break
+        if name == "cookie":
+            value = _cookie_names(value)
+        if len(value) > MAX_HEADER_VALUE:
+            value = value[:MAX_HEADER_VALUE]
+            truncated = True
+        out.append(HttpHeader(name, value))
+    return (tuple(out) or None), (truncated or None)
 
 
 def _chunked(te: str) -> bool:
@@ -123,7 +161,8 @@ class HttpSession:
                 self.req_txn = None
             return
         if self.server.open_body:
-            return  # the body ends with the connection anyway; only its size is off
+            self.server.gap()  # forgets the digests; the body still ends with the connection
+            return
         self.server.gap()
         self.server_gap = True
         if self.resp_txn is not None:
@@ -158,10 +197,11 @@ class HttpSession:
     def on_head(self, block: bytes, is_request: bool) -> tuple[int, int]:
         return self._request(block) if is_request else self._response(block)
 
-    def on_body_done(self, is_request: bool, size: int) -> None:
+    def on_body_done(self, is_request: bool, size: int, digests: BodyDigests | None) -> None:
         if is_request:
             if self.req_txn is not None:
                 self.req_txn.req_body = size
+                self.req_txn.req_hash = digests
                 self.req_txn = None
             return
         if self.interim:
@@ -171,6 +211,7 @@ class HttpSession:
         if txn is not None:
             self.resp_txn = None
             txn.resp_body = size
+            txn.resp_hash = digests
             if txn.response is None and size:
                 txn.response = Head("0.9")  # an HTTP/0.9 answer: a bare body
             self._emit(txn, self.flow.fields(True))
@@ -283,6 +324,8 @@ class HttpSession:
         req_len = _content_length(req.content_lengths) if req and req.content_lengths else None
         resp_len = (_content_length(resp.content_lengths)
                     if resp is not None and resp.content_lengths else None)
+        headers, truncated = _request_headers(req) if req is not None else (None, None)
+        req_hash, resp_hash = txn.req_hash, txn.resp_hash
         self.flow.emit(HttpEvent(
             **fields,
             method=req.method if req is not None else None,
@@ -295,6 +338,11 @@ class HttpSession:
             request_content_type=_cut(req.headers.get("content-type")) if req else None,
             request_content_length=req_len,
             request_body_bytes=txn.req_body,
+            request_body_md5=req_hash[0] if req_hash else None,
+            request_body_sha1=req_hash[1] if req_hash else None,
+            request_body_sha256=req_hash[2] if req_hash else None,
+            request_headers=headers,
+            request_headers_truncated=truncated,
             x_forwarded_for=_cut(req.headers.get("x-forwarded-for")) if req else None,
             auth_scheme=creds.scheme if creds is not None else None,
             username=_cut(creds.username) if creds is not None else None,
@@ -307,6 +355,9 @@ class HttpSession:
             response_content_type=_cut(resp.headers.get("content-type")) if resp else None,
             response_content_length=resp_len,
             response_body_bytes=txn.resp_body,
+            response_body_md5=resp_hash[0] if resp_hash else None,
+            response_body_sha1=resp_hash[1] if resp_hash else None,
+            response_body_sha256=resp_hash[2] if resp_hash else None,
             server=_cut(resp.headers.get("server")) if resp is not None else None,
             location=_cut(resp.headers.get("location")) if resp is not None else None,
             answered=resp is not None,

@@ -2,15 +2,17 @@
 body length; section 7.1: chunked transfer coding; section 9.3: pipelining).
 
 The stream cuts in-order bytes (delivered in chunks of any size, down to one byte) into message
-heads and bodies. Heads are buffered (bounded by ``MAX_HEADER_BLOCK``); bodies are only counted,
-never buffered. The owner parses each head and answers how the body is delimited, because a
-response's body depends on its request (HEAD, CONNECT) and on its status code.
+heads and bodies. Heads are buffered (bounded by ``MAX_HEADER_BLOCK``); bodies are counted and
+hashed as they pass (MD5, SHA-1, SHA-256 of the bytes transferred: de-chunked, still
+content-coded), never buffered. The owner parses each head and answers how the body is
+delimited, because a response's body depends on its request (HEAD, CONNECT) and on its status code.
 
 After a gap the stream looks for the next line that starts a message and carries on from there.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Protocol
 
@@ -19,7 +21,7 @@ from otshield.protocols.http.constants import MAX_CHUNK_LINE
 from otshield.protocols.http.parser import chunk_size, find_head_end
 
 __all__ = ["BODY_CHUNKED", "BODY_CLOSE", "BODY_DEAD", "BODY_LENGTH", "BODY_NONE",
-           "BODY_TUNNEL", "HttpStream", "StreamOwner"]
+           "BODY_TUNNEL", "BodyDigests", "HttpStream", "StreamOwner"]
 
 BODY_NONE, BODY_LENGTH, BODY_CHUNKED, BODY_CLOSE, BODY_TUNNEL, BODY_DEAD = range(6)
 """How the body after a head is delimited (returned by ``StreamOwner.on_head``)."""
@@ -31,14 +33,37 @@ _REQUEST_START = re.compile(rb"(?:^|\n)([A-Z][A-Z-]{1,16} [^\x00-\x20\x7f]+ HTTP
 _RESPONSE_START = re.compile(rb"(?:^|\n)(HTTP/\d\.\d \d{3}[ \r\n])")
 _RESYNC_KEEP = 64
 
+BodyDigests = tuple[str, str, str]
+"""(md5, sha1, sha256) hex digests of a whole body."""
+
+
+class _BodyHash:
+    """The three digests of one body, fed as the bytes pass: nothing of the body is kept."""
+
+    __slots__ = ("md5", "sha1", "sha256")
+
+    def __init__(self) -> None:
+        self.md5 = hashlib.md5(usedforsecurity=False)
+        self.sha1 = hashlib.sha1(usedforsecurity=False)
+        self.sha256 = hashlib.sha256()
+
+    def update(self, data: bytes | bytearray | memoryview) -> None:
+        self.md5.update(data)
+        self.sha1.update(data)
+        self.sha256.update(data)
+
+    def digests(self) -> BodyDigests:
+        return self.md5.hexdigest(), self.sha1.hexdigest(), self.sha256.hexdigest()
+
 
 class StreamOwner(Protocol):
     def on_head(self, block: bytes, is_request: bool) -> tuple[int, int]:
         """Parse a head; return (BODY_* mode, length for BODY_LENGTH)."""
         ...
 
-    def on_body_done(self, is_request: bool, size: int) -> None:
-        """The message's body ended after ``size`` bytes (0 when it had none)."""
+    def on_body_done(self, is_request: bool, size: int, digests: BodyDigests | None) -> None:
+        """The message's body ended after ``size`` bytes (0 when it had none); ``digests`` of
+        its bytes when the body was not empty and every byte of it was seen."""
         ...
 
     def on_stream_anomaly(self, code: str, detail: str, is_request: bool) -> None:
@@ -48,7 +73,8 @@ class StreamOwner(Protocol):
 class HttpStream:
     """Framing state of one direction."""
 
-    __slots__ = ("body", "buf", "is_request", "limit", "owner", "remaining", "scan", "state")
+    __slots__ = ("body", "buf", "hash", "is_request", "limit", "owner", "remaining", "scan",
+                 "state")
 
     def __init__(self, owner: StreamOwner, is_request: bool, limit: int) -> None:
         self.owner = owner
@@ -59,6 +85,7 @@ class HttpStream:
         self.scan = 0  # where to resume looking for the end of the head
         self.remaining = 0  # body or chunk bytes still expected
         self.body = 0  # body bytes of the current message so far
+        self.hash: _BodyHash | None = None  # digests of the current body; None once bytes lost
 
     @property
     def idle(self) -> bool:
@@ -80,13 +107,17 @@ class HttpStream:
         if self.state == _HEAD:
             self.state = _CLOSE
             self.body = len(self.buf)
+            self.hash = _BodyHash()
+            self.hash.update(self.buf)
             self.buf = bytearray()
 
     def gap(self) -> None:
         if self.state in (_TUNNEL, _DEAD):
             return
         if self.state == _CLOSE:
-            return  # the body simply lost bytes; it still ends with the connection
+            self.hash = None  # the body lost bytes: its digests would be wrong
+            return  # it still ends with the connection
+        self.hash = None
         self.state = _RESYNC
         self.buf = bytearray()
         self.scan = 0
@@ -94,8 +125,8 @@ class HttpStream:
     def finish(self) -> None:
         """End of the connection: a body delimited by the close is complete."""
         if self.state == _CLOSE:
+            self._done()
             self.state = _DEAD
-            self.owner.on_body_done(self.is_request, self.body)
 
     def feed(self, data: bytes) -> None:
         """In-order bytes of this direction."""
@@ -105,6 +136,8 @@ class HttpStream:
                 take = min(self.remaining, len(data))
                 self.remaining -= take
                 self.body += take
+                if self.hash is not None:
+                    self.hash.update(data if take == len(data) else memoryview(data)[:take])
                 data = data[take:]
                 if not self.remaining:
                     if state == _LENGTH:
@@ -115,6 +148,8 @@ class HttpStream:
                 data = self._head(data)
             elif state == _CLOSE:
                 self.body += len(data)
+                if self.hash is not None:
+                    self.hash.update(data)
                 return
             elif state in (_TUNNEL, _DEAD):
                 return
@@ -131,7 +166,9 @@ class HttpStream:
     def _done(self) -> None:
         self.state = _HEAD
         size, self.body = self.body, 0
-        self.owner.on_body_done(self.is_request, size)
+        digests = self.hash.digests() if self.hash is not None and size else None
+        self.hash = None
+        self.owner.on_body_done(self.is_request, size, digests)
 
     def _head(self, data: bytes) -> bytes:
         buf = self.buf
@@ -160,6 +197,8 @@ class HttpStream:
         self.scan = 0
         mode, length = self.owner.on_head(head, self.is_request)
         self.body = 0
+        if mode in (BODY_LENGTH, BODY_CHUNKED, BODY_CLOSE) and (length or mode != BODY_LENGTH):
+            self.hash = _BodyHash()
         if mode == BODY_NONE:
             self._done()
         elif mode == BODY_LENGTH:

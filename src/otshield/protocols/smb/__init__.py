@@ -1,9 +1,11 @@
-"""SMB1/SMB2/SMB3 over TCP 445 (Direct TCP) and 139 (NetBIOS session service)."""
+"""SMB1/SMB2/SMB3 over TCP 445 (Direct TCP) and 139 (NetBIOS session service): one event per
+command exchange, one per file transfer (with content digests), one per NetBIOS session
+request."""
 
 from __future__ import annotations
 
 from otshield.protocols.base import FlowContext, ProtocolSpec, Session
-from otshield.protocols.smb.events import NbssEvent, SmbEvent
+from otshield.protocols.smb.events import NbssEvent, SmbEvent, SmbFileEvent
 from otshield.protocols.smb.session import SmbSession
 
 __all__ = ["SPEC", "probe"]
@@ -26,7 +28,7 @@ SPEC = ProtocolSpec(
     session_factory=_session,
     tcp_ports=frozenset({445, 139}),
     probe=probe,
-    event_types=(SmbEvent, NbssEvent),
+    event_types=(SmbEvent, SmbFileEvent, NbssEvent),
     anomaly_codes={
         "smb.bad_nbss_header":
             "NetBIOS session header of an unknown type, or without an SMB message after it"

@@ -1,14 +1,15 @@
 """SMB events: one :class:`SmbEvent` per command exchange (request + response, paired by
 message id), like Zeek's smb_cmd.log but with the share, file and user resolved from the
 session's state, so each record stands alone for lateral-movement rules (admin shares, remote
-service pipes, executables written). :class:`NbssEvent` is the NetBIOS session request of TCP
-139."""
+service pipes, executables written). :class:`SmbFileEvent` sums up what moved through one open
+file (Zeek files.log style, with content digests). :class:`NbssEvent` is the NetBIOS session
+request of TCP 139."""
 
 from __future__ import annotations
 
 from otshield.events import Event, ecs
 
-__all__ = ["NbssEvent", "SmbEvent"]
+__all__ = ["NbssEvent", "SmbEvent", "SmbFileEvent"]
 
 
 class SmbEvent(Event, tag="smb",
@@ -85,6 +86,50 @@ class SmbEvent(Event, tag="smb",
     compressed: bool | None = None
     original_size: int | None = None
     compression_algorithm: str | None = None
+
+
+class SmbFileEvent(
+    Event, tag="smb_file", frozen=True,
+    rename=ecs(path="file.path", name="file.name", size="file.size", md5="file.hash.md5",
+               sha1="file.hash.sha1", sha256="file.hash.sha256", user="user.name",
+               domain="user.domain"),
+):
+    """The content read from or written to one file through one handle, emitted when the handle
+    is closed (or forgotten: the connection ended, the open-file table was full). The client is
+    the source. One event per direction that moved data; named pipes (IPC$) are not files and
+    give none.
+
+    Digests are of the content in file order: READ responses / WRITE requests are followed by
+    offset; re-reads of bytes already seen are allowed, anything that skips ahead, rewrites, is
+    refused, or loses bytes to a capture gap stops the hashing (``complete`` false, no digest).
+    """
+
+    version: int
+    """1 for SMB1 (CIFS), 2 for SMB2/SMB3."""
+    path: str
+    """File name relative to the share, as in the CREATE (``Windows\\Temp\\x.exe``)."""
+    name: str
+    """Last component of ``path``."""
+    direction: str
+    """``read`` (server to client) or ``write`` (client to server)."""
+    bytes_transferred: int
+    """Data bytes moved in this direction (what the server returned or accepted)."""
+    complete: bool
+    """The whole file, from offset 0 to ``size``, was seen in order."""
+    size: int | None = None
+    """File size (end of file) as last reported by the server (CREATE or CLOSE response), or
+    the end of the last write when larger."""
+    md5: str | None = None
+    """Hex digests of the content, only when ``complete``."""
+    sha1: str | None = None
+    sha256: str | None = None
+    tree: str | None = None
+    """Share path (``\\\\server\\C$``)."""
+    closed: bool = True
+    """False when the event was emitted without a CLOSE (end of connection, table full)."""
+    file_id: str | None = None
+    user: str | None = None
+    domain: str | None = None
 
 
 class NbssEvent(Event, tag="nbss", rename=ecs(), frozen=True):

@@ -3,14 +3,18 @@
 RFC 1002 section 4.3.1: a 4-byte header (type, then a 17-bit length) before each message on
 TCP 139; [MS-SMB2] 2.1 / [MS-CIFS] 2.1.1.2 reuse it on TCP 445 with a 24-bit length ("Direct
 TCP"). The decoder does its own framing instead of the engine's ``frame_size`` because SMB2
-READ/WRITE messages reach 8 MiB: only the first bytes of a large message matter (header and
-fixed body), so those are kept and the bulk payload is skipped without being buffered, and a
-capture gap inside skipped payload does not even cost synchronisation.
+READ/WRITE messages reach 8 MiB: only the first bytes of a large message are parsed (header
+and fixed body), so those are kept and the bulk payload is passed on in the pieces it arrived in
+(``CONTINUATION`` units, for the session to hash file content) without being buffered, and a
+capture gap inside that payload does not even cost synchronisation.
 """
 
 from __future__ import annotations
 
-__all__ = ["HEAD_BYTES", "WHOLE_LIMIT", "NbssStream"]
+__all__ = ["CONTINUATION", "HEAD_BYTES", "WHOLE_LIMIT", "NbssStream"]
+
+CONTINUATION = -1
+"""Unit type of the further bytes of a large message after its head unit, in order."""
 
 WHOLE_LIMIT = 128 * 1024
 """Messages up to this size are delivered whole; larger ones as their first HEAD_BYTES."""
@@ -31,11 +35,15 @@ class NbssStream:
         self.errors: list[str] = []
 
     def feed(self, data: bytes) -> list[tuple[int, bytes, int]]:
+        """Units ``(type, payload, length)``: an NBSS message whole (``length`` its size), the
+        first HEAD_BYTES of a larger one, then its remaining bytes as ``CONTINUATION`` units."""
         out: list[tuple[int, bytes, int]] = []
         if self.skip:
             if len(data) <= self.skip:
                 self.skip -= len(data)
+                out.append((CONTINUATION, data, 0))
                 return out
+            out.append((CONTINUATION, data[:self.skip], 0))
             data = data[self.skip:]
             self.skip = 0
         buf = self.buf
@@ -81,8 +89,11 @@ class NbssStream:
                 return out
             out.append((kind, bytes(buf[4:4 + HEAD_BYTES]), length))
             if len(buf) >= total:
+                out.append((CONTINUATION, bytes(buf[4 + HEAD_BYTES:total]), 0))
                 del buf[:total]
                 continue
+            if len(buf) > 4 + HEAD_BYTES:
+                out.append((CONTINUATION, bytes(buf[4 + HEAD_BYTES:]), 0))
             self.skip = total - len(buf)
             buf.clear()
             return out

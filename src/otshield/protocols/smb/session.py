@@ -3,7 +3,8 @@ event its context (who is logged on, which share, which file).
 
 Pairing: SMB2 by MessageId ([MS-SMB2] 3.3.4.1; interim STATUS_PENDING responses keep the request
 pending until the final one, 3.3.4.2), SMB1 by (PID, MID) ([MS-CIFS] 3.2.5.1). State, all
-bounded: SessionId -> user, (SessionId, TreeId) -> share path, FileId -> name and bytes moved.
+bounded: SessionId -> user, (SessionId, TreeId) -> share path, FileId -> name, bytes moved and
+content digests (files.py); a closed (or forgotten) file gives a :class:`SmbFileEvent`.
 Security findings raised as anomalies: SMB1 in use, reserved Trans2 subcommands and NT Transact
 function 0 (EternalBlue/DoublePulsar traffic), the DoublePulsar "implant present" reply, clear-text
 SMB1 passwords, and compression headers that overflow (SMBGhost, CVE-2020-0796).
@@ -11,6 +12,7 @@ SMB1 passwords, and compression headers that overflow (SMBGhost, CVE-2020-0796).
 
 from __future__ import annotations
 
+import ntpath
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,8 +42,9 @@ from otshield.protocols.smb.constants import (
     status_name,
 )
 from otshield.protocols.smb.describe import auth_fields, fid1, lookup, lookups, status1
-from otshield.protocols.smb.events import NbssEvent, SmbEvent
-from otshield.protocols.smb.framing import NbssStream
+from otshield.protocols.smb.events import NbssEvent, SmbEvent, SmbFileEvent
+from otshield.protocols.smb.files import OpenFile, Piece
+from otshield.protocols.smb.framing import CONTINUATION, NbssStream
 from otshield.protocols.smb.smb1 import Smb1Command, Smb1Header, parse_smb1
 from otshield.protocols.smb.smb2 import Smb2Message, parse_compressed, parse_smb2, parse_transform
 
@@ -71,14 +74,6 @@ _NBSS_NEGATIVE = {0x80: "not listening on called name", 0x81: "not listening for
 
 
 @dataclass(slots=True)
-class _File:
-    name: str
-    tree: str | None
-    read: int = 0
-    written: int = 0
-
-
-@dataclass(slots=True)
 class _Req:
     """A request waiting for its response, with the context resolved when it was sent."""
 
@@ -96,8 +91,8 @@ class _Req:
 class SmbSession:
     """State of one SMB connection (both directions)."""
 
-    __slots__ = ("compressed_seen", "dialect", "encrypted_sessions", "files", "flagged", "flow",
-                 "limit", "nbss_pending", "pending", "streams", "trees", "users")
+    __slots__ = ("compressed_seen", "cont", "dialect", "encrypted_sessions", "files", "flagged",
+                 "flow", "limit", "nbss_pending", "pending", "streams", "trees", "unit", "users")
 
     def __init__(self, flow: FlowContext) -> None:
         self.flow = flow
@@ -105,7 +100,10 @@ class SmbSession:
         self.streams = (NbssStream(), NbssStream())
         self.pending: dict[tuple[int, ...], _Req] = {}
         self.trees: dict[tuple[int, int], tuple[str, str | None]] = {}
-        self.files: dict[bytes, _File] = {}
+        self.files: dict[bytes, OpenFile] = {}
+        # Per direction: the READ/WRITE data still to come in CONTINUATION units.
+        self.cont: list[Piece | None] = [None, None]
+        self.unit: tuple[bytes, int] = (b"", 0)  # the unit being decoded and its full length
         self.users: dict[int, tuple[str, str | None]] = {}
         self.encrypted_sessions: set[int] = set()
         self.compressed_seen = False
@@ -121,20 +119,46 @@ class SmbSession:
             for detail in stream.errors:
                 self.flow.anomaly("smb.bad_nbss_header", detail, from_client)
             stream.errors.clear()
+        side = 0 if from_client else 1
         for kind, payload, length in units:
+            if kind == CONTINUATION:
+                piece = self.cont[side]
+                if piece is not None:
+                    piece.feed(payload)
+                    if piece.take <= 0:
+                        self.cont[side] = None
+                continue
+            piece = self.cont[side]
+            if piece is not None:  # the message ended before its data did
+                piece.cut()
+                self.cont[side] = None
+            self.unit = (payload, length)
             self._unit(kind, payload, length, from_client)
+        self.unit = (b"", 0)
 
     def on_frame(self, frame: bytes, from_client: bool) -> None:
         """Not used: the session frames the stream itself (see framing.py)."""
         self.on_data(frame, from_client)
 
     def on_gap(self, from_client: bool, size: int) -> None:
-        self.streams[0 if from_client else 1].gap(size)
+        side = 0 if from_client else 1
+        self.streams[side].gap(size)
+        piece = self.cont[side]
+        if piece is not None:  # the gap falls in (or before the end of) READ/WRITE data
+            piece.cut()
+            self.cont[side] = None
 
     def close(self) -> None:
+        for side, piece in enumerate(self.cont):
+            if piece is not None:
+                piece.cut()
+                self.cont[side] = None
         pending, self.pending = self.pending, {}
         for req in pending.values():
             self._unanswered(req)
+        files, self.files = self.files, {}
+        for handle in files.values():
+            self._file_done(handle, closed=False)
         if self.nbss_pending is not None:
             called, calling, ts, frame = self.nbss_pending
             self.nbss_pending = None
@@ -226,6 +250,62 @@ class SmbSession:
             self.flagged.add(code)
         self.flow.anomaly(code, detail, from_client)
 
+    # -- file content ---------------------------------------------------------------------------
+    def _open(self, key: bytes, handle: OpenFile) -> None:
+        """Remember an open file; forgetting the oldest one when the table is full ends its
+        record there (reported once as ``smb.state_limit``)."""
+        old = self.files.pop(key, None)
+        if old is not None:
+            self._file_done(old, closed=False)
+        self.files[key] = handle
+        if len(self.files) > _MAX_FILES:
+            oldest = next(iter(self.files))
+            self._file_done(self.files.pop(oldest), closed=False)
+            self._flag("smb.state_limit", f"more than {_MAX_FILES} open files", True)
+
+    def _data(self, piece: Piece | None, start: int, count: int, from_client: bool) -> None:
+        """Feed the ``count`` data bytes at ``start`` of the current unit (and of the
+        CONTINUATION units after it, for a large message) through ``piece``."""
+        if piece is None:
+            return
+        payload, length = self.unit
+        end = start + count
+        if start < 0 or end > length:
+            piece.cut()  # the data does not fit in the message
+            return
+        have = len(payload)
+        if start < have:
+            piece.feed(memoryview(payload)[start:min(end, have)])
+        if end > have:
+            if start > have:
+                piece.skip += start - have
+            self.cont[0 if from_client else 1] = piece
+        else:
+            piece.cut()  # no-op when all was fed
+
+    def _pipe(self, tree: str | None, share_type: str | None) -> bool:
+        return share_type == "PIPE" or (tree is not None and tree.upper().endswith("\\IPC$"))
+
+    def _file_done(self, handle: OpenFile, closed: bool) -> None:
+        """The handle is closed or forgotten: one event per direction that moved data."""
+        if handle.pipe:
+            return
+        flow = self.flow
+        for direction, content in (("read", handle.read), ("write", handle.write)):
+            if not content.moved and not content.seen:
+                continue
+            size = handle.size
+            if direction == "write" and (size is None or content.end > size):
+                size = content.end
+            complete, digests = content.result(size)
+            flow.emit(SmbFileEvent(
+                **flow.fields(True), version=handle.version, path=handle.name,
+                name=ntpath.basename(handle.name) or handle.name, direction=direction,
+                bytes_transferred=content.moved, complete=complete, size=size,
+                md5=digests[0] if digests else None, sha1=digests[1] if digests else None,
+                sha256=digests[2] if digests else None, tree=handle.tree, closed=closed,
+                file_id=handle.file_id, user=handle.user, domain=handle.domain))
+
     # -- SMB2 -------------------------------------------------------------------------------------
     def _smb2(self, payload: bytes, from_client: bool) -> None:
         compound_name: str | None = None
@@ -252,6 +332,12 @@ class SmbSession:
                     name = name or handle.name
                     req.tree = req.tree or handle.tree
         req.names = [name]
+        if m.command == _SMB2_WRITE and m.body and m.data_offset is not None and m.length \
+                and m.file_id is not None:
+            handle = self.files.get(m.file_id)
+            if handle is not None and not handle.pipe:
+                self._data(handle.write.begin(m.offset or 0, m.length, rewrite_ok=False),
+                           m.data_offset, m.length, from_client)
         if m.command == _SMB2_CANCEL:  # never answered ([MS-SMB2] 3.3.5.16)
             self._emit2(req, None)
             return
@@ -280,6 +366,13 @@ class SmbSession:
         if m.status == _STATUS_PENDING and m.flags & _FLAG_ASYNC:
             return  # interim response: the final one follows with the same MessageId
         del self.pending[key]
+        asked = req.smb2
+        if m.command == _SMB2_READ and asked is not None and asked.file_id is not None \
+                and m.status == 0 and m.body and m.data_offset is not None and m.data_length:
+            handle = self.files.get(asked.file_id)
+            if handle is not None and not handle.pipe:
+                self._data(handle.read.begin(asked.offset or 0, m.data_length, rewrite_ok=True),
+                           m.data_offset, m.data_length, from_client)
         self._emit2(req, m)
 
     def _emit2(self, req: _Req, resp: Smb2Message | None, unanswered: bool = False,
@@ -292,7 +385,7 @@ class SmbSession:
         f: dict[str, Any] = {}
         sid = m.session_id or (resp.session_id if resp is not None else 0)
         name = req.names[0] if req.names else None
-        handle: _File | None = None
+        handle: OpenFile | None = None
         if m.file_id is not None and cmd != _SMB2_CREATE:
             handle = self.files.get(m.file_id)
         user = self.users.get(sid)  # before LOGOFF forgets it
@@ -345,23 +438,29 @@ class SmbSession:
                 if resp.file_id is not None:
                     f["file_id"] = resp.file_id.hex()
                     if ok and name is not None:
-                        self._remember(self.files, resp.file_id, _File(name, req.tree),
-                                       _MAX_FILES, "open files")
+                        self._open(resp.file_id, OpenFile(
+                            name, req.tree, 2, resp.file_id.hex(), resp.end_of_file,
+                            self._pipe(req.tree, req.share_type), user))
         elif cmd in (_SMB2_READ, _SMB2_WRITE):
             f["offset"], f["length"] = m.offset, m.length
             if resp is not None and resp.body:
                 f["data_length"] = resp.data_length
                 if handle is not None and resp.data_length:
                     if cmd == _SMB2_READ:
-                        handle.read += resp.data_length
+                        handle.read.moved += resp.data_length
                     else:
-                        handle.written += resp.data_length
+                        handle.write.moved += resp.data_length
+            if cmd == _SMB2_WRITE and handle is not None and resp is not None and (
+                    resp.status != 0 or (resp.data_length or 0) < (m.length or 0)):
+                handle.write.lost()  # refused or short: the hashed bytes are not the file's
         elif cmd == _SMB2_CLOSE:
             if handle is not None and m.file_id is not None:
-                if resp is not None:
-                    self.files.pop(m.file_id, None)
-                f["bytes_read"] = handle.read or None
-                f["bytes_written"] = handle.written or None
+                f["bytes_read"] = handle.read.moved or None
+                f["bytes_written"] = handle.write.moved or None
+                if resp is not None and self.files.pop(m.file_id, None) is not None:
+                    if resp.end_of_file is not None:
+                        handle.size = resp.end_of_file
+                    self._file_done(handle, closed=True)
             if resp is not None and resp.body:
                 f["end_of_file"] = resp.end_of_file
         elif cmd == 0x0B:  # IOCTL
@@ -432,6 +531,15 @@ class SmbSession:
                                          or cmds[0].more):
             return  # interim response, or one part of a multi-part transaction response
         del self.pending[key]
+        if req.smb1 is not None and hdr.status == 0:
+            for c, r in zip(req.smb1[1], cmds, strict=False):
+                if c.command == _SMB1_READ_ANDX and r.command == _SMB1_READ_ANDX \
+                        and c.fid is not None and r.data_offset is not None and r.data_length:
+                    handle = self.files.get(fid1(c.fid))
+                    if handle is not None and not handle.pipe:
+                        self._data(handle.read.begin(c.offset or 0, r.data_length,
+                                                     rewrite_ok=True),
+                                   r.data_offset, r.data_length, from_client)
         self._emit1(req, (hdr, cmds))
 
     def _request1(self, hdr: Smb1Header, cmds: list[Smb1Command], from_client: bool) -> None:
@@ -447,6 +555,12 @@ class SmbSession:
                     name = handle.name
                     req.tree = req.tree or handle.tree
             req.names.append(name)
+            if c.command == _SMB1_WRITE_ANDX and c.fid is not None and c.length \
+                    and c.data_offset is not None:
+                handle = self.files.get(fid1(c.fid))
+                if handle is not None and not handle.pipe:
+                    self._data(handle.write.begin(c.offset or 0, c.length, rewrite_ok=False),
+                               c.data_offset, c.length, from_client)
             if c.command == _SMB1_TRANS2 and c.subcommand is not None and (
                     c.subcommand in TRANS2_UNUSUAL or c.subcommand not in TRANS2_SUBCOMMANDS):
                 self._flag("smb.trans2_unusual_subcommand",
@@ -493,8 +607,9 @@ class SmbSession:
             self._fields1(c, r, hdr, rhdr, ok, req, f, orphan_response, upgrade)
             if c.command in (_SMB1_NT_CREATE, _SMB1_OPEN_ANDX) and ok and r is not None \
                     and r.fid is not None and name is not None:
-                self._remember(self.files, fid1(r.fid), _File(name, req.tree), _MAX_FILES,
-                               "open files")
+                self._open(fid1(r.fid), OpenFile(
+                    name, req.tree, 1, f"{r.fid:04x}", r.end_of_file,
+                    self._pipe(req.tree, req.share_type), user))
             if user is not None and "user" not in f:
                 f["user"], f["domain"] = user
             tree = f.pop("tree", None) or req.tree
@@ -580,17 +695,20 @@ class SmbSession:
                 handle = self.files.get(fid1(c.fid)) if c.fid is not None else None
                 if handle is not None and r.data_length and ok:
                     if cmd == _SMB1_READ_ANDX:
-                        handle.read += r.data_length
+                        handle.read.moved += r.data_length
                     else:
-                        handle.written += r.data_length
+                        handle.write.moved += r.data_length
+                if cmd == _SMB1_WRITE_ANDX and handle is not None and (
+                        not ok or (r.data_length or 0) < (c.length or 0)):
+                    handle.write.lost()
         elif cmd == _SMB1_CLOSE:
             if c.fid is not None:
                 handle = self.files.get(fid1(c.fid))
                 if handle is not None:
-                    if r is not None:
-                        self.files.pop(fid1(c.fid), None)
-                    f["bytes_read"] = handle.read or None
-                    f["bytes_written"] = handle.written or None
+                    f["bytes_read"] = handle.read.moved or None
+                    f["bytes_written"] = handle.write.moved or None
+                    if r is not None and self.files.pop(fid1(c.fid), None) is not None:
+                        self._file_done(handle, closed=True)
         elif cmd in _TRANS_COMMANDS or cmd in (0x26, 0x33, 0xA1):
             f["trans_name"] = c.trans_name
             f["total_data_count"] = c.total_data_count

@@ -85,6 +85,8 @@ class Smb1Command:
     offset: int | None = None
     length: int | None = None
     data_length: int | None = None
+    data_offset: int | None = None
+    """READ_ANDX response / WRITE_ANDX request: DataOffset, from the start of the SMB header."""
     trans_name: str | None = None
     subcommand: int | None = None
     setup: tuple[int, ...] = ()
@@ -300,8 +302,7 @@ def _read_andx(msg: bytes, hdr: Smb1Header, cmd: Smb1Command, ws: int, we: int, 
             high = struct.unpack_from("<I", msg, ws + 20)[0] if cmd.word_count >= 12 else 0
             cmd.offset = (high << 32) | low
     elif cmd.word_count >= 12:
-        low = struct.unpack_from("<H", msg, ws + 10)[0]
-        high = struct.unpack_from("<H", msg, ws + 14)[0]
+        low, cmd.data_offset, high = struct.unpack_from("<HHH", msg, ws + 10)
         cmd.data_length = (high << 16) | low
 
 
@@ -310,7 +311,7 @@ def _write_andx(msg: bytes, hdr: Smb1Header, cmd: Smb1Command, ws: int, we: int,
     if not hdr.response:
         if cmd.word_count >= 12:
             cmd.fid, low = struct.unpack_from("<HI", msg, ws + 4)
-            high_len, length = struct.unpack_from("<HH", msg, ws + 18)
+            high_len, length, cmd.data_offset = struct.unpack_from("<HHH", msg, ws + 18)
             cmd.length = (high_len << 16) | length
             high = struct.unpack_from("<I", msg, ws + 24)[0] if cmd.word_count >= 14 else 0
             cmd.offset = (high << 32) | low

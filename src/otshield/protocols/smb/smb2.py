@@ -39,6 +39,7 @@ _MAX_CONTEXTS = 16
 _STATUS_PENDING = 0x00000103
 _STATUS_MORE_PROCESSING_REQUIRED = 0xC0000016  # an error code that still carries a body
 _FSCTL_PIPE_WAIT = 0x00110018
+_CLOSE_POSTQUERY_ATTRIB = 0x0001
 
 # StructureSize of each command's request and response body ([MS-SMB2] 2.2.3-2.2.40); a
 # response with another size (the 9-byte error response) has no body to read.
@@ -87,6 +88,9 @@ class Smb2Message:
     offset: int | None = None
     length: int | None = None
     data_length: int | None = None
+    data_offset: int | None = None
+    """READ response / WRITE request: where the data starts, from the start of the buffer
+    given to ``parse_smb2`` (it may lie beyond the kept head of a large message)."""
     ctl_code: int | None = None
     info_type: int | None = None
     info_class: int | None = None
@@ -290,7 +294,8 @@ def _file_id_at(offset: int) -> _Body:
 def _close(buf: bytes, h: int, b: int, end: int, m: Smb2Message) -> None:
     if not m.response:
         m.file_id = buf[b + 8:b + 24]
-    else:
+    elif struct.unpack_from("<H", buf, b + 2)[0] & _CLOSE_POSTQUERY_ATTRIB:
+        # the attributes are zero unless the client asked for them ([MS-SMB2] 2.2.16)
         m.end_of_file = struct.unpack_from("<Q", buf, b + 48)[0]
 
 
@@ -299,12 +304,14 @@ def _read(buf: bytes, h: int, b: int, end: int, m: Smb2Message) -> None:
         m.length, m.offset = struct.unpack_from("<IQ", buf, b + 4)
         m.file_id = buf[b + 16:b + 32]
     else:
+        m.data_offset = h + buf[b + 2]  # DataOffset, from the start of the SMB2 header
         m.data_length = struct.unpack_from("<I", buf, b + 4)[0]
 
 
 def _write(buf: bytes, h: int, b: int, end: int, m: Smb2Message) -> None:
     if not m.response:
-        m.length, m.offset = struct.unpack_from("<IQ", buf, b + 4)
+        data_offset, m.length, m.offset = struct.unpack_from("<HIQ", buf, b + 2)
+        m.data_offset = h + data_offset
         m.file_id = buf[b + 16:b + 32]
     else:
         m.data_length = struct.unpack_from("<I", buf, b + 4)[0]
