@@ -196,3 +196,26 @@ def test_bad_bundles(tmp_path: Path) -> None:
         table_from_bundle(p)
     with pytest.raises(ConfigError, match="cannot read"):
         table_from_bundle(tmp_path / "absent.json")
+
+
+def test_detectors_see_what_the_inventory_learnt_from_the_same_batch() -> None:
+    """Rules ask for roles; the inventory must have taken an event before detectors see it."""
+    inv = InventoryBuilder()
+    known_at_observe: list[bool] = []
+
+    class Probe:
+        name = "probe"
+
+        def observe(self, event: Event) -> None:
+            if isinstance(event, FlowEvent):
+                known_at_observe.append(f"ip:{event.src_ip}" in inv.hosts)
+
+        def finish(self) -> None:
+            pass
+
+    pipe = DetectionPipeline([Probe()], inventory=inv)
+    for i in range(5):
+        pipe(flow(100.0 + i * 0.1, f"10.1.0.{i + 1}", "10.3.0.5"))
+    assert known_at_observe == []  # still in the batch
+    pipe.finish()
+    assert known_at_observe == [True] * 5

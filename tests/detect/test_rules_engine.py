@@ -473,3 +473,24 @@ def test_real_capture_s7_control() -> None:
     assert [a.frame for a in alerts] == [e.frame for e in expected]
     assert all(a.description == f"{e.function} from {e.src_ip}"
                for a, e in zip(alerts, expected, strict=True))
+
+
+def test_threshold_window_out_of_order_events_do_not_stretch_it() -> None:
+    """Flows still open at the end of the input arrive together, in table order: events far
+    apart in time must not be counted in one window because they arrived together."""
+    from otshield.detect.rules.windows import ThresholdWindows
+
+    win = ThresholdWindows(window=60.0, count=3, distinct=False, max_keys=10)
+    assert win.add("k", 10_000.0, "a") is None
+    assert win.add("k", 5_000.0, "b") is None  # older than the window of the newest: ignored
+    assert win.add("k", 1_000.0, "c") is None
+    assert win.add("k", 9_990.0, "d") is None  # late but inside the window: counts
+    fired = win.add("k", 10_010.0, "e")
+    assert fired is not None and fired[1] == 3
+
+    distinct = ThresholdWindows(window=60.0, count=3, distinct=True, max_keys=10)
+    assert distinct.add("h", 10_000.0, "a", "10.0.0.1") is None
+    assert distinct.add("h", 100.0, "b", "10.0.0.2") is None
+    assert distinct.add("h", 50.0, "c", "10.0.0.3") is None
+    assert distinct.add("h", 9_999.0, "d", "10.0.0.4") is None
+    assert distinct.add("h", 10_001.0, "e", "10.0.0.5") is not None

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 __all__ = ["DetectionPipeline", "Detector"]
 
 _MAX_ERRORS_REPORTED = 20
+_BATCH = 2048
+_BATCH_SECONDS = 1.0
 
 
 class Detector(Protocol):
@@ -60,6 +62,7 @@ class DetectionPipeline:
         """Hears every alert occurrence before merging (evaluation, per-packet scoring)."""
         self.aggregator = AlertAggregator(self._new_alert, max_keys=max_alert_keys)
         self.errors = 0
+        self._batch: list[Event] = []
         self._observers = [d.observe for d in self.detectors]
         if inventory is not None:
             inventory.emit = self._from_inventory
@@ -96,9 +99,28 @@ class DetectionPipeline:
     def __call__(self, event: Event) -> None:
         if self.on_event is not None:
             self.on_event(event)
-        if self.inventory is not None:
-            self.inventory(event)
-        self._detect(event)
+        batch = self._batch
+        batch.append(event)
+        if len(batch) >= _BATCH or event.ts - batch[0].ts >= _BATCH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Run the events taken so far: the inventory first, then the detectors.
+
+        Detection runs a batch behind the output so that the inventory has seen the batch
+        first: a rule asking whether the source is an HMI gets the roles learnt from the same
+        second of traffic (the inventory itself works in batches, and an event-by-event
+        pipeline saw roles up to one batch late). Batches are small (``_BATCH`` events or
+        ``_BATCH_SECONDS`` of packet time), so alerts stay timely."""
+        batch, self._batch = self._batch, []
+        inventory = self.inventory
+        if inventory is not None:
+            for event in batch:
+                inventory(event)
+            inventory.flush()
+        detect = self._detect
+        for event in batch:
+            detect(event)
 
     def _detect(self, event: Event) -> None:
         for i, observe in enumerate(self._observers):
@@ -115,9 +137,8 @@ class DetectionPipeline:
                 detail=f"{name}: {type(exc).__name__}: {exc}"[:500], protocol="detect"))
 
     def finish(self) -> None:
-        """End of input: the inventory's last batch, then each detector's pending findings."""
-        if self.inventory is not None:
-            self.inventory.flush()
+        """End of input: the last batch, then each detector's pending findings."""
+        self.flush()
         for detector in self.detectors:
             try:
                 detector.finish()

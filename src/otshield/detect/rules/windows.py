@@ -21,10 +21,12 @@ MAX_EVIDENCE = 3
 
 
 class _Window:
-    __slots__ = ("evidence", "last_fire", "times", "values")
+    __slots__ = ("evidence", "last_fire", "newest", "times", "values")
 
     def __init__(self, count: int, distinct: bool) -> None:
         self.times: deque[float] = deque(maxlen=count)
+        """The newest ``count`` times, in time order."""
+        self.newest = float("-inf")
         self.values: OrderedDict[Any, float] | None = OrderedDict() if distinct else None
         self.evidence: list[tuple[float, Any]] = []
         self.last_fire = float("-inf")
@@ -72,9 +74,20 @@ class ThresholdWindows:
             win = self._get(key)
         else:
             keys.move_to_end(key)
-        start = ts - self.window
+        # Events mostly come in time order, but not always: flows still open at the end of
+        # the input are reported together, in table order. The window is anchored on the
+        # newest time seen for the key, and an event older than that window does not count.
         times = win.times
-        times.append(ts)
+        if ts >= win.newest:
+            win.newest = ts
+            times.append(ts)
+        else:
+            if ts < win.newest - self.window:
+                return None
+            ordered = sorted((*times, ts))[-self.count:]
+            times.clear()
+            times.extend(ordered)
+        start = win.newest - self.window
         while times[0] < start:
             times.popleft()
         evidence = win.evidence
@@ -89,6 +102,8 @@ class ThresholdWindows:
                 if v is None or v == "":
                     continue
                 if v in seen:
+                    if seen[v] >= ts:
+                        continue
                     seen.move_to_end(v)
                 seen[v] = ts
             while seen and next(iter(seen.values())) < start:
