@@ -1,0 +1,300 @@
+"""What detection costs: packets/s of decoding alone against `otshield analyze` (issue #5 target:
+analyze with the full rule pack keeps >= 70% of decode-only throughput).
+
+Three configurations over the same capture, in one process, alternating, best of ``--repeat``:
+
+* ``decode``: the engine with a null sink (decoders, flows, reassembly; events built and
+  dropped);
+* ``rules``: :func:`run_analysis` with the built-in rule pack and the inventory;
+* ``full``: the same plus the zones-and-conduits policy (a site file for the demo plant, written
+  here, since the project ships none) and the baseline in ``protect`` mode (learnt beforehand on
+  the same capture, so the run sees the steady state of a monitored plant).
+
+The rule pack is loaded once (``rulecache.py``; its load time is printed apart), so the
+figures are the cost per packet; the fixed start-up left (ATT&CK table, site, baseline file,
+inventory) is measured on an empty capture and shown in seconds.
+
+Captures: the project's demo plant (``otshield.demo.write_demo_capture``, ``--packets``) and the
+largest corpus captures (QUT DNP3 Masquerading, Lemay channel_4d_12s, ct-samples Plant1_S7comm)
+when ../shared is present. Times are CPU time of this process (``time.process_time``), so
+other load on the machine does not count. Then a cProfile of the ``full`` run on the demo
+capture and of the corpus capture with the lowest ratio shows where the detection time goes
+(the detectors' own functions).
+
+    .venv/bin/python benchmarks/analyze_throughput.py [--packets 100000] [--repeat 5]
+        [--no-corpus] [--no-profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import importlib
+import pstats
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from otshield.capture import open_capture
+from otshield.demo import write_demo_capture
+from otshield.detect.analyze import AnalyzeOptions, run_analysis
+from otshield.engine import Engine
+from otshield.errors import OtshieldError
+from otshield.events import Event
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from rulecache import cache_rule_loading, load_seconds
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "data" / "pcaps"
+CORPUS_FILES = [
+    "qut-dnp3/Masquerading_testing_frequent_attacker.pcap",
+    "lemay-modbus/channel_4d_12s.pcap",
+    "ct-samples/s7/Plant1_S7comm.pcap",
+]
+TARGET = 0.70
+
+DEMO_SITE = """\
+# The demo plant (otshield.demo) as zones and conduits, for the benchmark's policy detector.
+site: otshield demo plant
+zones:
+  - {name: Enterprise, level: 4, security_level_target: 1, subnets: [10.10.10.0/24]}
+  - {name: Supervisory, level: 2, security_level_target: 2, subnets: [10.10.20.0/24]}
+  - {name: DMZ-IIoT, level: 3, security_level_target: 2, subnets: [10.10.25.0/24]}
+  - {name: Control, level: 1, security_level_target: 3, subnets: [10.10.30.0/24]}
+  - {name: Substation, level: 1, security_level_target: 3, subnets: [10.10.40.0/24]}
+  - {name: Building, level: 1, security_level_target: 2, subnets: [10.10.50.0/24]}
+conduits:
+  - name: scada-to-control
+    from: Supervisory
+    to: Control
+    protocols: [modbus, dnp3, s7comm, enip]
+    functions: [read, write]
+  - name: scada-to-substation
+    from: Supervisory
+    to: Substation
+    protocols: [iec104]
+    functions: [read, control]
+  - name: control-to-broker
+    from: Control
+    to: DMZ-IIoT
+    protocols: [mqtt]
+    functions: [read, write]
+  - name: ot-to-enterprise-services
+    from: Supervisory
+    to: Enterprise
+    protocols: [dns, http, tls]
+"""
+"""Zones follow the demo's addressing (otshield.demo / demo_grid). Some demo traffic (the
+engineering workstation's S7 stop, the BACnet broadcasts) is deliberately outside these
+conduits, so the policy detector also takes its alerting path."""
+
+
+def available(module: str, name: str) -> bool:
+    """Is ``module.name`` importable (parts of detection are optional while being built)?"""
+    try:
+        return hasattr(importlib.import_module(module), name)
+    except ImportError:
+        return False
+
+
+def null_sink(_event: Event) -> None:
+    return None
+
+
+def decode_only(path: Path) -> tuple[int, float]:
+    engine = Engine(null_sink)
+    t0 = time.process_time()
+    with open_capture(path) as reader:
+        feed = engine.feed
+        for ts, linktype, data in reader:
+            feed(ts, linktype, data)
+    engine.finish()
+    return engine.stats.packets, time.process_time() - t0
+
+
+def analyze(path: Path, options: AnalyzeOptions) -> tuple[int, float, int]:
+    t0 = time.process_time()
+    result = run_analysis([path], options)
+    return result.packets, time.process_time() - t0, len(result.alerts)
+
+
+def full_options(path: Path, tmp: Path, site: Path | None) -> tuple[AnalyzeOptions, str]:
+    """Options for the ``full`` run and what they hold: the baseline is learnt here first."""
+    notes = []
+    baseline: str | None = None
+    if not available("otshield.detect.baseline", "open_baseline_detector"):
+        notes.append("no baseline (module missing)")
+    else:
+        try:
+            baseline = str(tmp / f"{path.stem}.baseline")
+            run_analysis([path], AnalyzeOptions(baseline=baseline, baseline_mode="learn"))
+            notes.append("baseline protect")
+        except OtshieldError as exc:
+            notes.append(f"no baseline ({exc})")
+            baseline = None
+    site_arg = None
+    if site is not None:
+        try:
+            from otshield.policy import load_policy
+
+            if load_policy(site).conduits:
+                site_arg = str(site)
+                notes.append("policy")
+        except ImportError:
+            notes.append("no policy (module missing)")
+        except OtshieldError as exc:
+            notes.append(f"no policy ({exc})")
+    return AnalyzeOptions(site=site_arg, baseline=baseline,
+                          baseline_mode="protect" if baseline else "off"), ", ".join(notes)
+
+
+def empty_capture(path: Path) -> Path:
+    from otshield.pcapwriter import PcapWriter
+
+    with path.open("wb") as fh, PcapWriter(fh):
+        pass
+    return path
+
+
+def measure(name: str, path: Path, repeat: int, tmp: Path, site: Path | None
+            ) -> dict[str, float | int | str]:
+    """Best CPU seconds per configuration, and the fixed start-up of each analysis (loading
+    rules, ATT&CK table, site, baseline: measured on an empty capture)."""
+    opts_full, notes = full_options(path, tmp, site)
+    empty = empty_capture(tmp / "empty.pcap")
+    runs: dict[str, Callable[[], tuple[int, float]]] = {
+        "decode": lambda: decode_only(path),
+        "rules": lambda: analyze(path, AnalyzeOptions())[:2],
+        "full": lambda: analyze(path, opts_full)[:2],
+        "rules_startup": lambda: analyze(empty, AnalyzeOptions())[:2],
+        "full_startup": lambda: analyze(empty, opts_full)[:2],
+    }
+    for fn in runs.values():  # warm-up: imports and first-use caches are not throughput
+        fn()
+    best = {k: float("inf") for k in runs}
+    worst = {k: 0.0 for k in runs}
+    packets = 0
+    for _ in range(repeat):
+        for key, fn in runs.items():
+            gc.collect()
+            n, seconds = fn()
+            packets = n if key == "decode" else packets
+            best[key] = min(best[key], seconds)
+            worst[key] = max(worst[key], seconds)
+    alerts = analyze(path, opts_full)[2]
+    return {"capture": name, "packets": packets, "notes": notes, "alerts": alerts,
+            "decode_s": best["decode"], "rules_s": best["rules"], "full_s": best["full"],
+            "rules_startup_s": best["rules_startup"], "full_startup_s": best["full_startup"],
+            "spread": max(worst[k] / best[k] for k in ("decode", "rules", "full"))}
+
+
+def profile(path: Path, tmp: Path, site: Path | None, top: int) -> None:
+    """cProfile of the full analysis: the detection functions by own time, and each
+    detector's share (cumulative time of its observe)."""
+    options, notes = full_options(path, tmp, site)
+    prof = cProfile.Profile()
+    prof.enable()
+    run_analysis([path], options)
+    prof.disable()
+    stats = pstats.Stats(prof)
+    raw = stats.stats  # type: ignore[attr-defined]
+    total = max((v[3] for v in raw.values()), default=0.0)
+    rows = []
+    for (filename, line, func), (_cc, ncalls, tottime, cumtime, _callers) in raw.items():
+        where = filename.replace("\\", "/")
+        if "/otshield/" not in where:
+            continue
+        module = where.split("/otshield/", 1)[1]
+        if module.startswith(("detect/", "policy/", "inventory/")):
+            rows.append((tottime, cumtime, ncalls, f"{module}:{line}({func})"))
+    print(f"\ncProfile of `analyze` ({notes}) on {path.name}: {total:.2f} s total "
+          "(profiler overhead inflates small functions)")
+    print("  per detector and consumer (cumulative time of the entry point):")
+    for _tt, cum, n, name in sorted(rows, key=lambda r: -r[1]):
+        if name.endswith(("(observe)", "(__call__)", "(_detect)", "(flush)", "(finish)")) \
+                and cum >= 0.01 * total:
+            print(f"    {cum:7.2f} s {100 * cum / total:5.1f}%  {n:>9} calls  {name}")
+    print(f"  top {top} detection/inventory functions by own time:")
+    for tt, cum, n, name in sorted(rows, key=lambda r: -r[0])[:top]:
+        print(f"    {tt:7.2f} s own {cum:7.2f} s cum {n:>9} calls  {name}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--packets", type=int, default=100_000,
+                    help="size of the demo plant capture")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--no-corpus", action="store_true")
+    ap.add_argument("--no-profile", action="store_true")
+    ap.add_argument("--top", type=int, default=20, help="profile entries shown")
+    args = ap.parse_args()
+    if args.repeat < 1 or args.packets < 1:
+        ap.error("--repeat and --packets must be positive")
+    cache_rule_loading()
+    try:
+        from otshield.detect.attack import load_attack_table
+        from otshield.detect.rules import load_rules
+
+        pack = load_rules([], builtin=True, attack=load_attack_table())
+    except OtshieldError as exc:
+        print(f"error: the built-in rules do not load:\n{exc}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        demo = tmp / "demo-plant.pcap"
+        write_demo_capture(demo, packets=args.packets)
+        site = tmp / "demo-site.yaml"
+        site.write_text(DEMO_SITE, encoding="utf-8")
+        targets: list[tuple[str, Path, Path | None]] = [("demo plant", demo, site)]
+        if not args.no_corpus:
+            targets += [(rel, CORPUS / rel, None) for rel in CORPUS_FILES
+                        if (CORPUS / rel).is_file()]
+        results = []
+        for name, path, site_file in targets:
+            print(f"measuring {name} ...", file=sys.stderr, flush=True)
+            results.append(measure(name, path, args.repeat, tmp, site_file))
+        print(f"\nanalyze throughput, CPU time, best of {args.repeat} "
+              f"(target: full >= {TARGET:.0%} of decode)")
+        print(f"{len(pack)} built-in rules, loaded once in {load_seconds() or 0.0:.2f} s CPU "
+              "(not in the figures below)")
+        print("p/s = packets per CPU second of the whole run; 'steady' leaves out the fixed "
+              "start-up of an analysis\n(ATT&CK table, site, baseline file: measured on an "
+              "empty capture, shown in seconds)")
+        head = (f"{'capture':34} {'packets':>7} {'decode p/s':>10} {'rules p/s':>9} "
+                f"{'ratio':>5} {'full p/s':>8} {'ratio':>5} {'steady':>6} {'start-up':>8} "
+                f"{'alerts':>6} {'spread':>6}  full run has")
+        print(head)
+        print("-" * len(head))
+        worst = worst_steady = 1.0
+        for r in results:
+            n = int(r["packets"])
+            dec = n / float(r["decode_s"])
+            rules, full = n / float(r["rules_s"]), n / float(r["full_s"])
+            startup = float(r["full_startup_s"])
+            steady = float(r["decode_s"]) / max(float(r["full_s"]) - startup, 1e-9)
+            worst, worst_steady = min(worst, full / dec), min(worst_steady, steady)
+            r.update(decode_pps=dec, rules_pps=rules, full_pps=full, full_ratio=full / dec,
+                     steady_ratio=steady)
+            print(f"{str(r['capture'])[-34:]:34} {n:>7,} {dec:>10,.0f} {rules:>9,.0f} "
+                  f"{rules / dec:>5.0%} {full:>8,.0f} {full / dec:>5.0%} {steady:>6.0%} "
+                  f"{startup:>7.2f}s {r['alerts']:>6} {float(r['spread']):>6.2f}  {r['notes']}")
+        print(f"lowest full/decode ratio: {worst:.0%} whole run, {worst_steady:.0%} steady "
+              f"(target {TARGET:.0%})")
+        print("spread: slowest / fastest repetition of the same run; well above 1 means the "
+              "machine was busy\n(other processes share the cores and caches) and the ratios "
+              "are uncertain by about that much")
+        if not args.no_profile:
+            profile(demo, tmp, site, args.top)
+            worst_corpus = min((r for r in results[1:]), default=None,
+                               key=lambda r: float(r["full_ratio"]))
+            if worst_corpus is not None:  # where the ratio is lowest, the cause may differ
+                profile(CORPUS / str(worst_corpus["capture"]), tmp, None, args.top)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
