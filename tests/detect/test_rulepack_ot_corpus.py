@@ -75,10 +75,6 @@ NOT_VISIBLE: dict[str, str] = {
 # Captures the pack should catch but cannot yet, and why (xfail, not strict: they pass when
 # the cause is fixed).
 KNOWN_GAPS: dict[str, str] = {
-    "iti/iec61850/mms-commands/mms-initiateDownloadSequence.pcap":
-        "the MMS decoder does not decode this flow (taken for S7comm, TPKT errors)",
-    "iti/iec61850/mms-commands/mms-stopRequest.pcap":
-        "the MMS decoder does not decode this flow (taken for S7comm, TPKT errors)",
     "lemay-modbus/channel_4d_12s.pcap":
         "a timing covert channel in ordinary Modbus writes: needs a statistical baseline",
 }

@@ -34,8 +34,8 @@ Every field must agree at 100% except where explained:
 - The iti ``mms-commands`` captures are synthetic: server TPKT lengths are wrong (``tpkt.*``),
   responses stop after the invoke id (we report ``mms.bad_pdu``; tshark shows only the id).
 
-This test decodes with only the mms decoder registered (``decode_mms``): the two iti captures whose
-COTP called TSAP is 0x0200 are claimed by the S7comm probe in the full engine (see the report).
+This test decodes with only the mms decoder registered (``decode_mms``), so that what it compares
+is the MMS decoder alone; which decoder takes a port-102 flow is tested with the S7comm probe.
 """
 
 from __future__ import annotations

@@ -37,14 +37,27 @@ def probe(data: bytes, from_client: bool) -> bool:
         return pos < len(data) and data[pos] in (PROTOCOL_ID, PLUS_PROTOCOL_ID)
     if code != COTP_CR:
         return False
+    # When the first data TPDU has already arrived behind the request, it decides: S7 and MMS
+    # servers both listen on port 102 and some MMS stacks use S7-like TSAPs.
+    length = data[2] << 8 | data[3]
+    if len(data) >= length + 7 and data[length] == 3 and data[length + 5] >> 4 == COTP_DT:
+        return probe(data[length:], from_client)
     pos, end = 11, min(5 + li, len(data))
+    calling = called = b""
     while pos + 2 <= end:
         pcode, plen = data[pos], data[pos + 1]
         value = data[pos + 2:pos + 2 + plen]
-        if pcode == 0xC2:
-            return (plen == 2 and value[0] in (1, 2, 3)) or value.startswith(b"SIMATIC-")
+        if value.startswith(b"SIMATIC-"):
+            return True
+        if pcode == 0xC1:
+            calling = value
+        elif pcode == 0xC2:
+            called = value
         pos += 2 + plen
-    return False
+    # S7 TSAPs: connection type (1 PG, 2 OP, 3 S7 basic; 0x10 and up for other clients) in the
+    # first byte, rack and slot in the second; a calling TSAP starting with 0 is not S7's.
+    return (len(called) == 2 and called[0] in (1, 2, 3)
+            and len(calling) == 2 and calling[0] != 0)
 
 
 ANOMALIES: dict[str, str] = {
