@@ -14,6 +14,7 @@ from otshield.detect.alert import Alert
 from otshield.detect.baseline import (
     Baseline,
     BaselineDetector,
+    LearningSettings,
     Limits,
     MaintenanceWindow,
     load_baseline,
@@ -61,8 +62,13 @@ class Sink(list[Alert]):
         return [a.rule_id for a in self]
 
 
+def young() -> Baseline:
+    """A baseline without the maturity check: these tests learn on a few events on purpose."""
+    return Baseline(learning=LearningSettings(mature_seconds=0.0, mature_events=0))
+
+
 def learnt(events: list, **kwargs: object) -> Baseline:  # type: ignore[type-arg]
-    det = BaselineDetector(Baseline(), AssetContext(), Sink(), mode="learn", **kwargs)  # type: ignore[arg-type]
+    det = BaselineDetector(young(), AssetContext(), Sink(), mode="learn", **kwargs)  # type: ignore[arg-type]
     for e in events:
         det.observe(e)
     det.finish()
@@ -495,3 +501,18 @@ def test_new_functions_of_a_new_pair_merge_per_class() -> None:
         ("8", f"baseline.new_function|{ROGUE} {PLC} modbus|class:control"),
         ("1", f"baseline.new_function|{ROGUE} 10.0.0.3 modbus|class:read"),
         ("3", f"baseline.new_function|{ROGUE} 10.0.0.3 modbus|class:read")]
+
+
+def test_an_immature_baseline_alerts_at_low_severity_only() -> None:
+    """Learnt on a few seconds of traffic, a baseline has not seen the plant's cycle yet: what it
+    calls new often is not, so it must not raise medium alerts (the alert says why)."""
+    det = BaselineDetector(Baseline(), AssetContext(), Sink(), mode="learn")
+    for e in normal():
+        det.observe(e)
+    det.finish()
+    sink = protect(det.baseline, [mb(3.0, 16, address=500, quantity=2)])
+    assert sink, "the new write range must still be reported"
+    assert {a.severity for a in sink} == {"low"}
+    assert all("baseline immature" in a.details["maturity"] for a in sink)
+    mature = learnt(normal())  # maturity check off: the same deviation is serious
+    assert any(a.severity != "low" for a in protect(mature, [mb(3.0, 16, address=500, quantity=2)]))

@@ -65,7 +65,8 @@ def test_learn_show_edit_check(tmp_path: Path) -> None:
     attack = write_capture(tmp_path / "attack.pcap", 1_700_200_000.0, rogue=True)
     base = tmp_path / "plant.baseline.json"
 
-    rc, text = run(["baseline", "learn", str(normal), "-o", str(base)])
+    rc, text = run(["baseline", "learn", str(normal), "-o", str(base),
+                    "--mature-seconds", "0", "--mature-events", "0"])
     assert rc == 0 and "2 assets, 1 talker pairs in 1 zone(s)" in text
     baseline = load_baseline(base)
     pair = baseline.zones[""].pairs[f"{HMI} {PLC} modbus"]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from otshield.detect.alert import AlertSink, make_alert
 from otshield.detect.baseline.fields import QUIET_PROTOCOLS
-from otshield.detect.baseline.model import AssetModel, Limits, PairModel, PollModel
+from otshield.detect.baseline.model import AssetModel, Baseline, Limits, PairModel, PollModel
 from otshield.detect.baseline.state import EventInfo, PairState, ZoneState, is_industrial, is_mac
 from otshield.errors import ConfigError
 from otshield.events import Event, FlowEvent
@@ -57,6 +57,7 @@ class BaselineAlerts:
     """Alert builders of :class:`~otshield.detect.baseline.detector.BaselineDetector` (a mixin:
     the detector owns the state named below)."""
 
+    baseline: Baseline
     context: AssetContext
     sink: AlertSink
     limits: Limits
@@ -74,6 +75,10 @@ class BaselineAlerts:
         if safety_of and ctx.safety(safety_of):
             severity = _SAFETY_BUMP.get(severity, severity)
             details["safety"] = f"{safety_of} is tagged safety-critical"
+        immature = self._immature()
+        if immature and severity != "info":
+            severity, confidence = "low", "low"
+            details["maturity"] = immature
         attack = _attack()
         known = [t for t in techniques if attack is None or attack.get(t) is not None]
         tactics = attack.tactics_of(known) if attack is not None else ()
@@ -87,6 +92,20 @@ class BaselineAlerts:
             category="baseline", description=description, response=response,
             techniques=known, tactics=tactics, source=source, destination=dest,
             key=f"{rule}|{key}", details={"baseline": title, **details}))
+
+    def _immature(self) -> str:
+        """Why the baseline is too young to be trusted at medium or above ("" when it is not):
+        learnt over less than ``learning.mature_seconds`` of packet time or fewer than
+        ``learning.mature_events`` events, site-wide."""
+        learning = self.baseline.learning
+        zones = [z for z in self.baseline.zones.values() if z.events]
+        events = sum(z.events for z in zones)
+        span = (max(z.last_ts for z in zones) - min(z.first_ts for z in zones)) if zones else 0.0
+        if span < learning.mature_seconds or events < learning.mature_events:
+            return (f"baseline immature: learnt {events:,} events over {span:,.0f} s (mature "
+                    f"from {learning.mature_events:,} events and {learning.mature_seconds:,.0f} "
+                    "s): severity capped at low")
+        return ""
 
     def _capacity_alert(self, e: Event, zone: str, table: str, cap: int) -> None:
         mark = f"{zone}|{table}"

@@ -50,6 +50,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                     help="maintenance windows to store in the baseline")
     lp.add_argument("--scope", choices=("site", "zone"),
                     help="learning period per site or per zone (for later auto mode)")
+    lp.add_argument("--mature-seconds", type=float, metavar="S",
+                    help="packet time learnt before deviations may alert above low severity "
+                    "(default 600; 0: no maturity check)")
+    lp.add_argument("--mature-events", type=int, metavar="N",
+                    help="events learnt before deviations may alert above low (default 500)")
     group = lp.add_mutually_exclusive_group()
     group.add_argument("--update", action="store_true",
                        help="extend the existing file instead of refusing to replace it")
@@ -145,6 +150,14 @@ def _cmd_learn(args: argparse.Namespace, out: Console, err: Console) -> int:
     baseline = load_baseline(path) if args.update and path.exists() else Baseline()
     if args.scope:
         baseline.learning.scope = args.scope
+    if args.mature_seconds is not None:
+        if args.mature_seconds < 0:
+            raise ConfigError("--mature-seconds must not be negative")
+        baseline.learning.mature_seconds = args.mature_seconds
+    if args.mature_events is not None:
+        if args.mature_events < 0:
+            raise ConfigError("--mature-events must not be negative")
+        baseline.learning.mature_events = args.mature_events
     if args.maintenance:
         baseline.maintenance.extend(load_maintenance(args.maintenance))
     detector, _ = run_baseline(list(args.captures), baseline, "learn", site=args.site, err=err)

@@ -118,6 +118,11 @@ class LearningSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     """Learn for this many seconds of packet time from the first event (0: no time limit)."""
     events: Annotated[int, msgspec.Meta(ge=0)] = 0
     """...or for this many events (0: no event limit); whichever limit is reached first."""
+    mature_seconds: Annotated[float, msgspec.Meta(ge=0)] = 600.0
+    mature_events: Annotated[int, msgspec.Meta(ge=0)] = 500
+    """A baseline learnt over less packet time or fewer events than these is immature: it has
+    not seen a full cycle of the plant, so what it calls new often is not, and its alerts are
+    capped at low severity and confidence (the alert says so). 0 turns the check off."""
 
 
 _Cap = Annotated[int, msgspec.Meta(ge=1)]
