@@ -29,7 +29,9 @@ Every capture is analysed alone with the built-in rules, the inventory and the b
 30%), or less when the baseline's own learning period (1 h of packet time by default) ends
 first, and then protects, so baseline alerts ("new talker", "new function code") can fire on
 the rest. Attacks inside the learning part are invisible to the baseline (rules still see them);
-QUT windows there are marked. ``--learn 0`` runs without the baseline. Two worker processes,
+QUT windows there are marked. ``--learn 0`` runs without the baseline. The QUT captures are
+analysed with the site file the dataset documents (its master and outstation: ``QUT_SITE``),
+as a deployment would have; no other capture gets one. Two worker processes,
 each loading the rule pack once (``rulecache.py``; ``--reload-rules`` loads it per capture,
 to check that this changes nothing).
 
@@ -172,6 +174,31 @@ def learning_end(path: Path, learn_packets: int, first_ts: float) -> float | Non
     return end
 
 
+QUT_SITE = """\
+# The QUT DNP3 testbed as the dataset describes it (MANIFEST.md): one master, one outstation.
+# A deployment names its SCADA masters in its site file; the attacker host is not named.
+site: QUT DNP3 testbed
+zones:
+  - {name: Testbed, level: 1, subnets: [192.168.10.0/24]}
+assets:
+  192.168.10.221: {name: DNP3 master, role: hmi}
+  192.168.10.222: {name: DNP3 outstation, role: controller}
+"""
+
+
+def site_for(rel: str) -> str | None:
+    """The site file a deployment would have for this capture's network, when the dataset
+    documents it (only the QUT testbed does); None otherwise (no zones, no roles given)."""
+    if not rel.startswith("qut-dnp3/"):
+        return None
+    import tempfile
+
+    path = Path(tempfile.gettempdir()) / "otshield-eval-qut-site.yaml"
+    if not path.exists() or path.read_text() != QUT_SITE:
+        path.write_text(QUT_SITE)
+    return str(path)
+
+
 def run_one(task: Task) -> CaptureRun:
     """Analyse one capture; never raises (a failure is the run's ``error``)."""
     from otshield.detect.analyze import AnalyzeOptions, run_analysis
@@ -181,7 +208,8 @@ def run_one(task: Task) -> CaptureRun:
     run = CaptureRun(rel=task.rel, label=task.label)
     path = Path(task.path)
     learn = max(1, int(task.packets * task.learn)) if task.learn > 0 else 0
-    options = AnalyzeOptions(baseline_mode="auto" if learn else "off", learn_packets=learn)
+    options = AnalyzeOptions(baseline_mode="auto" if learn else "off", learn_packets=learn,
+                             site=site_for(task.rel))
     proto_number = {name: num for num, name in TRANSPORTS.items()}
     flows: list[gt.FlowSpan] = []
 

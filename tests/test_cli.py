@@ -93,14 +93,20 @@ def test_schema_covers_every_event_type(capsys: pytest.CaptureFixture[str]) -> N
     assert len(titles) >= 15
 
 
-def test_demo_command_decodes_inventories_and_draws_the_map(
+def test_demo_command_decodes_inventories_detects_and_draws_the_map(
         tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "200")
     assert main(["demo", "--directory", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "OT operations" in out and "Assets (19)" in out and "engineering_workstation" in out
+    assert "Assets (19)" in out and "engineering_workstation" in out
+    # the main job detects: the CPU stop of the demo plant, by rule and by the site's policy
+    assert "ot.s7.cpu_stop" in out and "policy.function_not_allowed" in out
+    assert "T0858 Change Operating Mode" in out
+    assert (tmp_path / "site.yaml").exists()
     assert (tmp_path / "events" / "iec104.jsonl").exists()
+    alerts = [json.loads(x) for x in (tmp_path / "events" / "alert.jsonl").read_text().splitlines()]
+    assert "ot.s7.cpu_stop" in {a["rule.id"] for a in alerts}
     # one pass: the inventory's change events are written with the decoded ones
     actions = {json.loads(x)["event.action"]
                for x in (tmp_path / "events" / "asset.jsonl").read_text().splitlines()}

@@ -2,7 +2,9 @@
 
 Verbs: ``decode`` (captures to JSON lines and/or a summary), ``live`` (the same from an
 interface), ``protocols`` (what is decoded, from the registry), ``schema`` (the event JSON
-schema), ``demo`` (build the project's demo capture and decode it).
+schema), ``inventory`` and ``map`` (assets and the network map), ``analyze`` (decode +
+inventory + detection with a report), ``rules``, ``policy``, ``baseline``, ``intel`` (the
+detection inputs), ``demo`` (build the project's demo capture and run the main job on it).
 Exit codes: 0 done, 1 input problems reported (e.g. truncated capture), 2 usage or fatal errors.
 """
 
@@ -258,8 +260,14 @@ def _cmd_schema(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """The main job on bundled data: write the demo plant capture and its site file, then
+    decode, inventory and detect in one pass (events and alerts as JSON lines), print the
+    inventory and the analysis, and draw the map."""
+    import shutil
+
     from otshield.demo import write_demo_capture
-    from otshield.inventory import InventoryBuilder
+    from otshield.detect.analyze import AnalyzeOptions, run_analysis
+    from otshield.detect.report import print_analysis
     from otshield.inventory.netmap import write_map
     from otshield.inventory.report import print_inventory
 
@@ -267,17 +275,21 @@ def _cmd_demo(args: argparse.Namespace, out: Console, err: Console) -> int:
     directory.mkdir(parents=True, exist_ok=True)
     capture = directory / "demo-plant.pcap"
     n = write_demo_capture(capture)
-    err.print(f"wrote the demo capture {capture} ({n} packets)")
-    ns = argparse.Namespace(captures=[str(capture)], output=str(directory / "events"),
-                            summary=True, no_progress=True)
-    builder = InventoryBuilder()
-    rc = _cmd_decode(ns, out, err, inventory=builder)  # one pass: events and inventory
-    snapshot = builder.snapshot()
-    print_inventory(snapshot, out)
+    site = directory / "site.yaml"
+    shutil.copyfile(Path(__file__).parent / "data" / "demo-site.yaml", site)
+    err.print(f"wrote the demo capture {capture} ({n} packets) and its site file {site}")
+    events = directory / "events"
+    with JsonlWriter(events) as writer:
+        analysis = run_analysis([capture], AnalyzeOptions(site=str(site), min_severity="low"),
+                                on_event=writer)
+    print_inventory(analysis.inventory, out)
+    print_analysis(analysis, out)
     for suffix in ("svg", "png"):
-        write_map(snapshot, directory / f"plant-map.{suffix}", title="otshield demo plant")
-    err.print(f"wrote the network map to {directory / 'plant-map.svg'} and .png")
-    return rc
+        write_map(analysis.inventory, directory / f"plant-map.{suffix}",
+                  title="otshield demo plant")
+    err.print(f"events and alerts: {events}/*.jsonl; network map: "
+              f"{directory / 'plant-map.svg'} and .png")
+    return 1 if analysis.problems else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -353,7 +365,19 @@ def build_parser() -> argparse.ArgumentParser:
     mp.add_argument("--no-progress", action="store_true", help="no progress bar")
     mp.set_defaults(func=_cmd_map)
 
-    dm = sub.add_parser("demo", help="build the demo plant capture and decode it")
+    # detection verbs live with their packages (each adds its own sub-parsers)
+    from otshield.detect.baseline.cli import register as register_baseline
+    from otshield.detect.cli import register as register_analyze
+    from otshield.detect.intel.cli import register as register_intel
+    from otshield.detect.rules.cli import register as register_rules
+    from otshield.policy.cli import register as register_policy
+
+    for register in (register_analyze, register_rules, register_policy, register_baseline,
+                     register_intel):
+        register(sub)
+
+    dm = sub.add_parser("demo", help="build the demo plant capture and run the main job on "
+                        "it: decode, inventory, detection, map")
     dm.add_argument("--directory", default="otshield-demo",
                     help="where the capture and events go (default ./otshield-demo)")
     dm.set_defaults(func=_cmd_demo)
