@@ -29,6 +29,7 @@ with their own name)."""
 IT_LEVELS = frozenset({4, 5})
 
 _TRUE = frozenset({"true", "yes", "1", "on"})
+_ROLE_CACHE = 1 << 16
 
 
 class AssetContext:
@@ -52,6 +53,9 @@ class AssetContext:
                 addr = key.split(":", 1)[1] if key.startswith(("ip:", "mac:")) else key
                 self._overrides[addr.lower()] = {k: str(v) for k, v in fields.items()}
         self._zone_cached = lru_cache(maxsize=1 << 16)(self._zone_uncached)
+        self._roles: dict[tuple[str, str], frozenset[str]] = {}
+        """(ip, mac) -> roles, valid while the inventory's generation is ``_roles_gen``."""
+        self._roles_gen = -1
 
     # -- zones -----------------------------------------------------------------------------------
     def _zone_uncached(self, ip: str) -> SiteZone | None:
@@ -100,7 +104,26 @@ class AssetContext:
 
     # -- asset facts -----------------------------------------------------------------------------
     def roles(self, ip: str, mac: str = "") -> frozenset[str]:
-        """Roles set in the site file (they win) or inferred by the inventory so far."""
+        """Roles set in the site file (they win) or inferred by the inventory so far.
+
+        Rules ask this for most events; the answer is cached per address until the inventory
+        adds a host, a role or a MAC owner (its ``generation`` moves), which is rare once the
+        plant's assets have been seen."""
+        inv = self.inventory
+        gen: int | None = getattr(inv, "generation", None) if inv is not None else 0
+        if gen is None:  # an inventory stand-in that does not say when it changes
+            return self._roles_uncached(ip, mac)
+        cache = self._roles
+        if gen != self._roles_gen or len(cache) >= _ROLE_CACHE:
+            cache.clear()
+            self._roles_gen = gen
+        key = (ip, mac)
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = self._roles_uncached(ip, mac)
+        return found
+
+    def _roles_uncached(self, ip: str, mac: str) -> frozenset[str]:
         override = self._overrides.get(ip) or (self._overrides.get(mac) if mac else None)
         if override and ("role" in override or "roles" in override):
             raw = override.get("roles") or override["role"]

@@ -132,6 +132,9 @@ class InventoryBuilder:
         self.arp_pairs: set[tuple[str, str]] = set()
         self.mac_owner: dict[str, str] = {}
         """MAC -> key of the IP host it belongs to (router MACs excluded)."""
+        self.generation = 0
+        """Bumped whenever what :meth:`AssetContext.roles` reads changes (a host, a role, a MAC
+        owner is added), so per-address answers can be cached until then."""
         self.overrides: dict[str, dict[str, str]] = {}
         self.captures: list[str] = []
         self._handlers: dict[type[Event], Callable[[Any], None]] = {}
@@ -145,6 +148,7 @@ class InventoryBuilder:
             from otshield.inventory.persist import restore
 
             restore(self, base)
+            self.generation += 1
 
     # -- the sink --------------------------------------------------------------------------------
     def __call__(self, event: Event) -> None:
@@ -202,6 +206,7 @@ class InventoryBuilder:
         h = self.hosts.get(key)
         if h is None:
             h = self.hosts[key] = Host(key, ts)
+            self.generation += 1
             kind, _, addr = key.partition(":")
             if kind == "ip":
                 h.ips[addr] = [ts, ts]
@@ -253,6 +258,7 @@ class InventoryBuilder:
         rec = h.roles.get(role)
         if rec is None:
             h.roles[role] = RoleRecord(role=role, source="inferred", evidence=[evidence], since=ts)
+            self.generation += 1
             self.change(ts, frame, "new_role", h.key, f"{role}: {evidence}", field="role",
                         new=role)
         elif evidence not in rec.evidence and len(rec.evidence) < _MAX_EVIDENCE:
@@ -285,8 +291,9 @@ class InventoryBuilder:
                         f"{ip} now answers from {mac} (was {', '.join(h.macs)})",
                         field="mac", old=next(iter(h.macs)), new=mac)
         h.macs[mac] = [ts, ts, source]
-        if h.key.startswith("ip:"):
-            self.mac_owner.setdefault(mac, h.key)
+        if h.key.startswith("ip:") and mac not in self.mac_owner:
+            self.mac_owner[mac] = h.key
+            self.generation += 1
         vendor = mac_vendor(mac)
         if vendor:
             key = ("vendor", vendor, "oui")

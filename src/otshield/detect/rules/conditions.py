@@ -5,7 +5,9 @@ A block is checked once against the event classes of its dataset(s): every field
 field's type, regexes must compile and networks parse. Then it is compiled, once per event
 class, into a predicate ``(event, context) -> bool``: field paths become ``attrgetter``s or small
 walkers, regexes are compiled, ``in`` lists become frozensets, constant parts are folded (a
-nested ``dataset`` that cannot match this class makes its block constant false). Nothing of the
+nested ``dataset`` that cannot match this class makes its block constant false), and the block
+becomes one generated function (its and/or/not structure as a Python expression, simple tests
+inline, the others calls to their closures; see "predicates as source" below). Nothing of the
 YAML is looked at per event.
 
 Semantics in brief: entries of a block AND together; ``any``/``all``/``not`` combine blocks; a
@@ -16,6 +18,8 @@ value fails every test except ``exists: false``, ``eq: null`` and the negative o
 
 from __future__ import annotations
 
+import itertools
+import keyword
 import re
 from collections.abc import Callable, Iterable
 from functools import lru_cache
@@ -68,6 +72,81 @@ numeric operators on boolean fields)."""
 
 def always(_event: Any, _ctx: RuleContext) -> bool:
     return True
+
+
+# -- predicates as source -------------------------------------------------------------------------
+# A block compiles to one Python expression over ``e`` (the event) and ``c`` (the context),
+# turned into a single function once per (rule, event class): the AND/OR/NOT structure costs
+# no call at all, plain-field tests read the attribute directly (``e.function_code == k3``),
+# and only the complex tests (regexes, networks, lists, context look-ups) stay calls to their
+# closures. Constants and closures are bound as closure cells of the generated function, never
+# written into the source, so no value from a rule file is ever parsed as code.
+
+_names = itertools.count()
+
+
+class _Src:
+    """A compiled part: an expression and the values its names stand for; ``fn`` when the
+    part is one predicate call (returned as is rather than wrapped)."""
+
+    __slots__ = ("depth", "env", "expr", "fn")
+
+    def __init__(self, expr: str, env: dict[str, Any], fn: Predicate | None = None,
+                 depth: int = 0) -> None:
+        self.expr = expr
+        self.env = env
+        self.fn = fn
+        self.depth = depth
+        """Nesting of and/or/not in ``expr``: past ``_MAX_DEPTH`` the part becomes a function
+        of its own, so that a deeply nested block never meets the parser's limits."""
+
+
+_MAX_DEPTH = 16
+
+
+def _bounded(src: _Src) -> _Src:
+    return _call(_function(src)) if src.depth > _MAX_DEPTH else src
+
+
+def _bind(env: dict[str, Any], value: Any) -> str:
+    name = f"k{next(_names)}"
+    env[name] = value
+    return name
+
+
+def _call(pred: Predicate) -> _Src:
+    env: dict[str, Any] = {}
+    return _Src(f"{_bind(env, pred)}(e, c)", env, pred)
+
+
+def _merge(parts: list[_Src], joiner: str) -> _Src:
+    env: dict[str, Any] = {}
+    for part in parts:
+        env.update(part.env)
+    return _bounded(_Src(joiner.join(f"({p.expr})" for p in parts), env,
+                         depth=1 + max(p.depth for p in parts)))
+
+
+def _function(src: _Src) -> Predicate:
+    if src.fn is not None:
+        return src.fn
+    names = sorted(src.env)
+    code = f"def _make({', '.join(names)}):\n    return lambda e, c: {src.expr}\n"
+    scope: dict[str, Any] = {}
+    exec(compile(code, "<otshield rule predicate>", "exec"),  # names and operators only
+         {"__builtins__": {"isinstance": isinstance, "bool": bool}, "_NUM": _NUM}, scope)
+    fn: Predicate = scope["_make"](**src.env)
+    return fn
+
+
+def _read_expr(fp: FieldPath, env: dict[str, Any]) -> str:
+    """The read of a plain (single-valued) event field: the attribute itself when it is one."""
+    if len(fp.attrs) == 1 and fp.attrs[0].isidentifier() and not keyword.iskeyword(fp.attrs[0]):
+        return f"e.{fp.attrs[0]}"
+    return f"{_bind(env, fp.getter)}(e)"
+
+
+_COMPARE = {"lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 
 
 # -- checking --------------------------------------------------------------------------------------
@@ -378,7 +457,7 @@ def field_reader(path: str, cls: type) -> tuple[Reader, bool, bool] | None:
     field."""
     ctx = CONTEXT_FIELDS.get(path)
     if ctx is not None:
-        return _ctx_reader(ctx.read), False, ctx.many
+        return ctx.reader, False, ctx.many
     if path.startswith(CONTEXT_PREFIXES):
         return None
     fp: FieldPath | None = resolve_field(cls, path)
@@ -388,38 +467,54 @@ def field_reader(path: str, cls: type) -> tuple[Reader, bool, bool] | None:
     return (lambda e, _c: getter(e)), fp.crosses_list, fp.leaf_list and not fp.crosses_list
 
 
-def _ctx_reader(read: Callable[[RuleContext, Any], Any]) -> Reader:
-    return lambda e, c: read(c, e)
-
-
-def _compile_field(path: str, value: object, cls: type) -> Predicate | bool:
+def _compile_field(path: str, value: object, cls: type) -> _Src | bool:
     found = field_reader(path, cls)
     tests = _normalise(parse_test(value))
     if found is None:
         # this class lacks the field (another dataset of the rule has it): always missing
         return all(op in NEGATIVE or (op == "exists" and arg is False) for op, arg in tests)
     read, many, container = found
-    # a fast path for the most common test: one scalar (in)equality on an event field
+    # fast paths for the most common tests: one (in)equality, presence or numeric comparison
+    # of a scalar event field, as an expression (same results as the generic ``holds``)
     if not many and not container and len(tests) == 1 and path not in CONTEXT_FIELDS:
         op, arg = tests[0]
         fp = resolve_field(cls, path)
         assert fp is not None
-        g = fp.getter
-        if op == "eq":
-            return lambda e, _c: g(e) == arg
-        if op == "in":
-            members = frozenset(arg)
-            return lambda e, _c: g(e) in members
-        if op == "ne":
-            return lambda e, _c: g(e) != arg
-        if op == "not_in":
-            members = frozenset(arg)
-            return lambda e, _c: g(e) not in members
+        env: dict[str, Any] = {}
+        x = _read_expr(fp, env)
+        if op in ("eq", "ne"):
+            return _Src(f"{x} {'==' if op == 'eq' else '!='} {_bind(env, arg)}", env)
+        if op in ("in", "not_in"):
+            return _Src(f"{x} {'in' if op == 'in' else 'not in'} {_bind(env, frozenset(arg))}",
+                        env)
         if op == "exists":
-            return (lambda e, _c: g(e) is not None) if arg else (lambda e, _c: g(e) is None)
+            return _Src(f"{x} is {'not ' if arg else ''}None", env)
+        if op in _COMPARE:
+            return _Src(f"isinstance(v := {x}, _NUM) and v {_COMPARE[op]} {_bind(env, arg)}",
+                        env)
+    # the same for a context field with one value (``src.internal: false``, ``dst.zone: X``),
+    # with the generic path's handling of a missing value (None)
+    if not many and not container and len(tests) == 1 and tests[0][0] in (
+            "eq", "ne", "in", "not_in"):
+        op, arg = tests[0]
+        env = {}
+        r = _bind(env, read)
+        k = _bind(env, frozenset(arg) if op in ("in", "not_in") else arg)
+        if op in ("eq", "in"):
+            return _Src(f"(v := {r}(e, c)) is not None and v {'==' if op == 'eq' else 'in'} {k}",
+                        env)
+        return _Src(f"(v := {r}(e, c)) is None or v {'!=' if op == 'ne' else 'not in'} {k}",
+                    env)
     # and on a set-like value read whole (``src.roles``, a list field): set operations
     if container and len(tests) == 1 and tests[0][0] in ("eq", "ne", "in", "not_in"):
-        return _container_test(read, *tests[0])
+        op, arg = tests[0]
+        env = {}
+        r = _bind(env, read)
+        k = _bind(env, frozenset(arg) if op in ("in", "not_in") else arg)
+        return _Src({"eq": f"bool(v := {r}(e, c)) and {k} in v",
+                     "ne": f"not (v := {r}(e, c)) or {k} not in v",
+                     "in": f"bool(v := {r}(e, c)) and not {k}.isdisjoint(v)",
+                     "not_in": f"not (v := {r}(e, c)) or {k}.isdisjoint(v)"}[op], env)
     positives: list[Callable[[Any], bool]] = []
     negatives: list[Callable[[Any], bool]] = []
     exists: list[bool] = []
@@ -460,19 +555,7 @@ def _compile_field(path: str, value: object, cls: type) -> Predicate | bool:
             if value is not None and neg(value):
                 return False
         return True
-    return holds
-
-
-def _container_test(read: Reader, op: str, arg: Any) -> Predicate:
-    """One (in)equality on a list or set value: any element / no element (docs/rules.md)."""
-    if op == "eq":
-        return lambda e, c: bool(value := read(e, c)) and arg in value
-    if op == "ne":
-        return lambda e, c: not (value := read(e, c)) or arg not in value
-    members = frozenset(arg)
-    if op == "in":
-        return lambda e, c: bool(value := read(e, c)) and not members.isdisjoint(value)
-    return lambda e, c: not (value := read(e, c)) or members.isdisjoint(value)
+    return _call(holds)
 
 
 def _and_values(tests: list[Callable[[Any], bool]]) -> Callable[[Any], bool] | None:
@@ -482,39 +565,6 @@ def _and_values(tests: list[Callable[[Any], bool]]) -> Callable[[Any], bool] | N
         return tests[0]
     frozen = tuple(tests)
     return lambda v: all(t(v) for t in frozen)
-
-
-def _and(parts: list[Predicate]) -> Predicate:
-    if len(parts) == 1:
-        return parts[0]
-    if len(parts) == 2:
-        a, b = parts
-        return lambda e, c: a(e, c) and b(e, c)
-    frozen = tuple(parts)
-
-    def every(e: Any, c: RuleContext) -> bool:
-        for p in frozen:  # noqa: SIM110 - a loop is faster than a generator here
-            if not p(e, c):
-                return False
-        return True
-    return every
-
-
-def _or(parts: list[Predicate]) -> Predicate:
-    if len(parts) == 1:
-        return parts[0]
-    frozen = tuple(parts)
-
-    def some(e: Any, c: RuleContext) -> bool:
-        for p in frozen:  # noqa: SIM110 - a loop is faster than a generator here
-            if p(e, c):
-                return True
-        return False
-    return some
-
-
-def _not(part: Predicate) -> Predicate:
-    return lambda e, c: not part(e, c)
 
 
 def prefilter(block: dict[str, Any], cls: type
@@ -554,34 +604,40 @@ def _cost(key: str, value: object) -> int:
 
 def compile_block(block: dict[str, Any], cls: type) -> Predicate | bool:
     """The predicate of a checked block for events of ``cls``; a constant when it folds."""
+    found = _block(block, cls)
+    return found if isinstance(found, bool) else _function(found)
+
+
+def _block(block: dict[str, Any], cls: type) -> _Src | bool:
     tag = cls.__struct_config__.tag  # type: ignore[attr-defined]
     if "dataset" in block:
         names = dataset_names(block["dataset"]) or []
         if tag not in names:
             return False
-    parts: list[Predicate] = []
+    parts: list[_Src] = []
     # cheap tests first: an AND stops at the first that fails
     for key, value in sorted(block.items(), key=lambda kv: _cost(kv[0], kv[1])):
         if key == "dataset":
             continue
-        part: Predicate | bool
+        part: _Src | bool
         if key == "any":
-            subs = [compile_block(b, cls) for b in value]
+            subs = [_block(b, cls) for b in value]
             if any(s is True for s in subs):
                 part = True
             else:
                 live = [s for s in subs if not isinstance(s, bool)]
-                part = _or(live) if live else False
+                part = (live[0] if len(live) == 1 else _merge(live, " or ")) if live else False
         elif key == "all":
-            subs = [compile_block(b, cls) for b in value]
+            subs = [_block(b, cls) for b in value]
             if any(s is False for s in subs):
                 part = False
             else:
                 live = [s for s in subs if not isinstance(s, bool)]
-                part = _and(live) if live else True
+                part = (live[0] if len(live) == 1 else _merge(live, " and ")) if live else True
         elif key == "not":
-            sub = compile_block(value, cls)
-            part = (not sub) if isinstance(sub, bool) else _not(sub)
+            sub = _block(value, cls)
+            part = (not sub) if isinstance(sub, bool) else _bounded(
+                _Src(f"not ({sub.expr})", sub.env, depth=sub.depth + 1))
         else:
             part = _compile_field(key, value, cls)
         if part is False:
@@ -589,4 +645,6 @@ def compile_block(block: dict[str, Any], cls: type) -> Predicate | bool:
         if part is not True:
             assert not isinstance(part, bool)
             parts.append(part)
-    return _and(parts) if parts else True
+    if not parts:
+        return True
+    return parts[0] if len(parts) == 1 else _merge(parts, " and ")

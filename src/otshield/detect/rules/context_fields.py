@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 import netaddr
@@ -116,14 +117,19 @@ class RuleContext:
 class ContextField:
     """One context field: its kinds (as :mod:`.fields` names them) and how to read it."""
 
-    __slots__ = ("kinds", "many", "name", "read")
+    __slots__ = ("kinds", "many", "name", "read", "reader")
 
     def __init__(self, name: str, kinds: frozenset[str],
-                 read: Callable[[RuleContext, Any], Any], many: bool = False) -> None:
+                 read: Callable[[RuleContext, Any], Any], many: bool = False,
+                 reader: Callable[[Any, RuleContext], Any] | None = None) -> None:
         self.name = name
         self.kinds = kinds
         self.read = read
         self.many = many
+        self.reader: Callable[[Any, RuleContext], Any] = (
+            reader if reader is not None else (lambda e, c: read(c, e)))
+        """The same read in the (event, context) order of compiled predicates, with fewer
+        calls between the predicate and the answer where it is worth it (hot fields)."""
 
 
 def _side(method: Callable[[RuleContext, Any, str], Any], side: str
@@ -131,6 +137,30 @@ def _side(method: Callable[[RuleContext, Any, str], Any], side: str
     def read(ctx: RuleContext, event: Any) -> Any:
         return method(ctx, event, side)
     return read
+
+
+def _fast_readers(side: str) -> dict[str, Callable[[Any, RuleContext], Any]]:
+    """Readers of the fields asked of most events (roles, internal), going straight to the
+    address and the cached answer: the same results as the :class:`RuleContext` methods."""
+    ip_of = attrgetter(f"{side}_ip")
+    mac_attr = f"{side}_mac"
+
+    def mac_of(event: Any) -> str:
+        return getattr(event, mac_attr, "") or ""
+
+    def roles(event: Any, ctx: RuleContext) -> frozenset[str]:
+        return ctx.assets.roles(ip_of(event), getattr(event, mac_attr, "") or "")
+
+    def internal(event: Any, _ctx: RuleContext) -> bool | None:
+        ip = ip_of(event)
+        if ip:
+            cls = _ip_class(ip)
+            return cls[0] if cls is not None else None
+        return True if mac_of(event) else None
+
+    def jump_host(event: Any, ctx: RuleContext) -> bool:
+        return "jump_host" in ctx.assets.roles(ip_of(event), mac_of(event))
+    return {"roles": roles, "internal": internal, "jump_host": jump_host}
 
 
 def _build() -> dict[str, ContextField]:
@@ -147,9 +177,10 @@ def _build() -> dict[str, ContextField]:
     }
     out: dict[str, ContextField] = {}
     for side in ("src", "dst"):
+        fast = _fast_readers(side)
         for name, (method, kinds, many) in table.items():
             out[f"{side}.{name}"] = ContextField(f"{side}.{name}", kinds, _side(method, side),
-                                                 many)
+                                                 many, fast.get(name))
     out["site.zones"] = ContextField("site.zones", frozenset({"bool"}),
                                      lambda ctx, _e: ctx.site_zones)
     out["site.jump_hosts"] = ContextField("site.jump_hosts", frozenset({"bool"}),

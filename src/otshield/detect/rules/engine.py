@@ -15,6 +15,7 @@ context knows them.
 
 from __future__ import annotations
 
+import keyword
 from collections.abc import Callable, Hashable
 from operator import attrgetter
 from typing import Any
@@ -32,7 +33,10 @@ from otshield.events import Event
 
 __all__ = ["STATE_LIMIT_RULE", "RuleEngine"]
 
-Handler = Callable[[Event], None]
+Action = Callable[[Event], None]
+Handler = tuple[Predicate | None, Action]
+"""A rule's part for one event class: its predicate (None: always) and what to do when it
+holds. The dispatcher tests the predicate itself, so an event failing it costs one call."""
 _Groups = tuple[tuple[Callable[[Any], Any], dict[Any, tuple[Handler, ...]]], ...]
 _Entry = tuple[tuple[Handler, ...], _Groups]
 
@@ -43,6 +47,8 @@ _MAX_TIMESTAMPS = 2_000_000
 _FULL_DETAIL = 20
 """Full alerts per key; later ones are light copies. The aggregator keeps the frames of the
 first 20 occurrences and 3 sample events per key, so nothing it would keep is lost."""
+_DISPATCH_MEMO = 4096
+"""Combinations of grouped field values remembered per event class."""
 STATE_LIMIT_RULE = "otshield.rules.state_limit"
 """Alert raised (once per rule) when a stateful rule drops keys because its state is full."""
 
@@ -53,6 +59,31 @@ def _text(value: Any) -> str:
     if isinstance(value, (list, tuple, set, frozenset)):
         return ",".join(sorted(str(v) for v in value))
     return str(value)
+
+
+def _tuple_reader(cls: type, paths: tuple[str, ...], reads: tuple[Callable[[Any], Any], ...]
+                  ) -> Callable[[Any], tuple[Any, ...]]:
+    """One function reading the grouped fields of ``cls`` as a tuple: top-level attributes
+    read directly, the others through their getters (generated once per class; only names
+    and attribute names of the event class go into the source)."""
+    env: dict[str, Any] = {}
+    parts = []
+    for i, (path, read) in enumerate(zip(paths, reads, strict=True)):
+        fp = resolve_field(cls, path)
+        attr = fp.attrs[0] if fp is not None and len(fp.attrs) == 1 else ""
+        if attr.isidentifier() and not keyword.iskeyword(attr) and fp is not None \
+                and fp.getter is read:
+            parts.append(f"e.{attr}")
+        else:
+            env[f"r{i}"] = read
+            parts.append(f"r{i}(e)")
+    names = sorted(env)
+    code = f"def _make({', '.join(names)}):\n    return lambda e: ({', '.join(parts)},)\n"
+    scope: dict[str, Any] = {}
+    exec(compile(code, "<otshield rule dispatch>", "exec"),  # names and attributes only
+         {"__builtins__": {}}, scope)
+    reader: Callable[[Any], tuple[Any, ...]] = scope["_make"](**env)
+    return reader
 
 
 class RuleEngine:
@@ -69,6 +100,8 @@ class RuleEngine:
         self.fired: dict[str, int] = {}
         """Alerts raised per rule id (before merging)."""
         self._by_class: dict[type, _Entry] = {}
+        self._dispatch: dict[type, Action] = {}
+        self._group_paths: dict[type, tuple[str, ...]] = {}
         self._thresholds: dict[str, ThresholdWindows] = {}
         self._sequences: dict[str, SequenceSteps] = {}
         self._limit_reported: set[str] = set()
@@ -86,17 +119,49 @@ class RuleEngine:
 
     # -- the hot path ----------------------------------------------------------------------------
     def observe(self, event: Event) -> None:
-        entry = self._by_class.get(type(event))
-        if entry is None:
-            entry = self._build(type(event))
-        plain, groups = entry
-        for handle in plain:
-            handle(event)
-        for read, table in groups:
-            handlers = table.get(read(event))
-            if handlers is not None:
-                for handle in handlers:
-                    handle(event)
+        dispatch = self._dispatch.get(type(event))
+        if dispatch is None:
+            dispatch = self._dispatcher(type(event))
+        dispatch(event)
+
+    def _dispatcher(self, cls: type) -> Action:
+        """The per-class entry point: the plain handlers, then those of each group whose
+        field has a listed value, in that order. The grouped fields are read as one tuple and
+        the handlers to run are remembered per tuple (a plant polls with a few function codes,
+        so one read and one look-up replace a look-up per group)."""
+        plain, groups = self._by_class.get(cls) or self._build(cls)
+        ctx = self.context
+        dispatch: Action
+        if not groups:
+            def dispatch(event: Event) -> None:
+                for pred, act in plain:
+                    if pred is None or pred(event, ctx):
+                        act(event)
+        else:
+            read_all = _tuple_reader(cls, self._group_paths[cls],
+                                     tuple(read for read, _table in groups))
+            tables = tuple(table for _read, table in groups)
+            memo: dict[Any, tuple[Handler, ...]] = {}
+
+            def resolve(values: tuple[Any, ...]) -> tuple[Handler, ...]:
+                found = list(plain)
+                for value, table in zip(values, tables, strict=True):
+                    found.extend(table.get(value, ()))
+                if len(memo) >= _DISPATCH_MEMO:
+                    memo.clear()
+                out = memo[values] = tuple(found)
+                return out
+
+            def dispatch(event: Event) -> None:
+                values = read_all(event)
+                handlers = memo.get(values)
+                if handlers is None:
+                    handlers = resolve(values)
+                for pred, act in handlers:
+                    if pred is None or pred(event, ctx):
+                        act(event)
+        self._dispatch[cls] = dispatch
+        return dispatch
 
     def finish(self) -> None:
         """Nothing is held back: alerts fire when their condition holds. Pending windows and
@@ -137,6 +202,7 @@ class RuleEngine:
         entry: _Entry = (tuple(plain), tuple(
             (read, {v: tuple(hs) for v, hs in table.items()}) for read, table in groups.values()))
         self._by_class[cls] = entry
+        self._group_paths[cls] = tuple(groups)
         return entry
 
     def candidates(self, cls: type) -> int:
@@ -146,15 +212,8 @@ class RuleEngine:
                                  for h in hs})
 
     def _match_handler(self, rule: Rule, cls: type, pred: Predicate | None) -> Handler:
-        ctx = self.context
         fire = self._fire
-        if pred is None:
-            return lambda e: fire(rule, e, None, None)
-
-        def handle(event: Event) -> None:
-            if pred(event, ctx):
-                fire(rule, event, None, None)
-        return handle
+        return pred, lambda e: fire(rule, e, None, None)
 
     def _threshold_handler(self, rule: Rule, cls: type) -> Handler:
         ctx = self.context
@@ -168,8 +227,6 @@ class RuleEngine:
         add = windows.add
 
         def handle(event: Event) -> None:
-            if pred is not None and not pred(event, ctx):
-                return
             evicted = windows.evicted
             fired = add(window_key(event), event.ts, event,
                         distinct(event, ctx) if distinct is not None else None)
@@ -179,7 +236,7 @@ class RuleEngine:
                 evidence, count, n_distinct = fired
                 self._fire(rule, event, evidence,
                            {"count": count, "distinct": n_distinct}, key=key_of(event))
-        return handle
+        return pred, handle
 
     def _window_key(self, rule: Rule, cls: type) -> Callable[[Event], Hashable] | None:
         """What a threshold counts per (``by``, default the rule's key), as fast as it can be
@@ -213,8 +270,6 @@ class RuleEngine:
         chains = self._sequences[rule.id]
 
         def handle(event: Event) -> None:
-            if pred is not None and not pred(event, ctx):
-                return
             asset = _text(on(event, ctx))
             if not asset:
                 return
@@ -224,7 +279,7 @@ class RuleEngine:
                 self._state_limit(rule, event, chains.max_keys)
             if done is not None:
                 self._fire(rule, event, list(done), None)
-        return handle
+        return pred, handle
 
     # -- alerts ----------------------------------------------------------------------------------
     def _key_function(self, rule: Rule, cls: type) -> Callable[[Event], str]:
