@@ -123,6 +123,16 @@ class AssetContext:
             found = cache[key] = self._roles_uncached(ip, mac)
         return found
 
+    def declared_roles(self, ip: str, mac: str = "") -> frozenset[str]:
+        """Roles the site file gives the address (empty when it gives none): what the plant
+        says, as opposed to what the traffic suggests. A rogue host that polls long enough is
+        inferred to be an HMI; it is never declared one."""
+        override = self._overrides.get(ip) or (self._overrides.get(mac) if mac else None)
+        if override and ("role" in override or "roles" in override):
+            raw = override.get("roles") or override["role"]
+            return frozenset(r.strip() for r in raw.split(",") if r.strip())
+        return frozenset()
+
     def _roles_uncached(self, ip: str, mac: str) -> frozenset[str]:
         override = self._overrides.get(ip) or (self._overrides.get(mac) if mac else None)
         if override and ("role" in override or "roles" in override):

@@ -82,6 +82,10 @@ class RuleContext:
         ip, mac = self._ends(event, side)
         return self.assets.roles(ip, mac)
 
+    def declared_roles(self, event: Any, side: str) -> frozenset[str]:
+        ip, mac = self._ends(event, side)
+        return self.assets.declared_roles(ip, mac)
+
     def safety(self, event: Any, side: str) -> bool:
         ip, mac = self._ends(event, side)
         return self.assets.safety(ip, mac)
@@ -168,6 +172,7 @@ def _build() -> dict[str, ContextField]:
         "zone": (RuleContext.zone, frozenset({"str"}), False),
         "level": (RuleContext.level, frozenset({"int", "none"}), False),
         "roles": (RuleContext.roles, frozenset({"str", "list"}), True),
+        "declared_roles": (RuleContext.declared_roles, frozenset({"str", "list"}), True),
         "safety": (RuleContext.safety, frozenset({"bool"}), False),
         "it": (RuleContext.is_it, frozenset({"bool"}), False),
         "ot": (RuleContext.is_ot, frozenset({"bool"}), False),
