@@ -529,6 +529,29 @@ def run_capture(reader: Iterable[tuple[float, int, bytes]], engine: Engine) -> N
         feed(ts, linktype, data)
 
 
+def feed_captures(engine: Engine, paths: Iterable[Path]) -> list[str]:
+    """Feed capture files through ``engine`` in order (without finishing it). A capture cut
+    short is analysed up to the cut, reported as a ``capture.truncated``/``capture.corrupt``
+    anomaly event and as a message in the returned list."""
+    from otshield.capture import open_capture
+
+    problems: list[str] = []
+    for path in paths:
+        reader = open_capture(path)
+        try:
+            run_capture(reader, engine)
+        finally:
+            reader.close()
+        if reader.error:
+            engine.emit(AnomalyEvent(
+                ts=engine.stats.last_ts, frame=engine.stats.packets,
+                code="capture.truncated" if reader.truncated else "capture.corrupt",
+                detail=f"{path}: {reader.error}"))
+            problems.append(f"{path}: {reader.error}; the {reader.packets:,} packets before "
+                            "that were analysed")
+    return problems
+
+
 def decode_file(path: Path | str, settings: Settings | None = None) -> list[Event]:
     """Every event for a capture file, in emission order (tests and small files)."""
     from otshield.capture import open_capture

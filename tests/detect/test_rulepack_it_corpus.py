@@ -15,14 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from otshield.capture import open_capture
-from otshield.config import Settings
+from detect.detectkit import analyse_with
 from otshield.detect.alert import Alert, severity_at_least
-from otshield.detect.context import AssetContext
-from otshield.detect.pipeline import DetectionPipeline
-from otshield.detect.rules import BUILTIN_DIR, RuleEngine, RuleSet, load_rules
-from otshield.engine import Engine
-from otshield.inventory import InventoryBuilder
+from otshield.detect.rules import BUILTIN_DIR, RuleSet, load_rules
 from support import MANIFEST, PCAPS, CorpusFile, corpus_files, corpus_params
 
 pytestmark = pytest.mark.corpus
@@ -83,19 +78,7 @@ def expected_tactics(text: str) -> frozenset[str]:
 
 def analyse(path: Path) -> list[Alert]:
     """Decode, inventory and the pack's rules in one pass, as ``analyze`` does."""
-    inventory = InventoryBuilder()
-    pipeline = DetectionPipeline([], inventory=inventory)
-    pipeline.add(RuleEngine(pack(), AssetContext(None, inventory), pipeline.alert_sink))
-    engine = Engine(pipeline, Settings())
-    reader = open_capture(path)
-    try:
-        for ts, linktype, data in reader:
-            engine.feed(ts, linktype, data)
-    finally:
-        reader.close()
-    engine.finish()
-    pipeline.finish()
-    return pipeline.alerts()
+    return analyse_with(pack(), path)
 
 
 @pytest.mark.parametrize("capture", corpus_params(network_attacks()))

@@ -120,8 +120,7 @@ def _comment(text: str) -> str:
 def propose_policy(paths: Sequence[Path], site_path: Path | None = None,
                    settings: Settings | None = None) -> Proposal:
     """Decode ``paths`` and write a policy for what they show (see the module docstring)."""
-    from otshield.capture import open_capture
-    from otshield.engine import Engine
+    from otshield.engine import Engine, feed_captures
     from otshield.inventory import InventoryBuilder
 
     site: LoadedSite | None = None
@@ -139,17 +138,7 @@ def propose_policy(paths: Sequence[Path], site_path: Path | None = None,
         observe(event)
 
     engine = Engine(sink, settings or Settings())
-    problems: list[str] = []
-    for path in paths:
-        reader = open_capture(path)
-        try:
-            feed = engine.feed
-            for ts, linktype, data in reader:
-                feed(ts, linktype, data)
-        finally:
-            reader.close()
-        if reader.error:
-            problems.append(f"{path}: {reader.error}; the packets before that were used")
+    problems = feed_captures(engine, paths)
     engine.finish()
     recorder.finish()
     if recorder.dropped:

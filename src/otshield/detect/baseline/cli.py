@@ -103,12 +103,10 @@ def run_baseline(paths: list[Path], baseline: Baseline, mode: str, *, site: Path
                  err: Console | None = None) -> tuple[BaselineDetector, list[Alert]]:
     """Decode ``paths`` through the inventory and a baseline detector in ``mode``; returns the
     detector (its baseline updated when learning) and the merged alerts."""
-    from otshield.capture import open_capture
     from otshield.config import Settings
     from otshield.detect.context import AssetContext
     from otshield.detect.pipeline import DetectionPipeline
-    from otshield.engine import Engine
-    from otshield.events import AnomalyEvent
+    from otshield.engine import Engine, feed_captures
     from otshield.inventory import InventoryBuilder, load_site
 
     loaded = load_site(site) if site else None
@@ -119,21 +117,9 @@ def run_baseline(paths: list[Path], baseline: Baseline, mode: str, *, site: Path
                                 windows=windows or ())
     pipeline.add(detector)
     engine = Engine(pipeline, Settings())
-    for path in paths:
-        reader = open_capture(path)
-        try:
-            feed = engine.feed
-            for ts, linktype, data in reader:
-                feed(ts, linktype, data)
-        finally:
-            reader.close()
-        if reader.error:
-            code = "capture.truncated" if reader.truncated else "capture.corrupt"
-            pipeline(AnomalyEvent(ts=engine.stats.last_ts, frame=engine.stats.packets,
-                                  code=code, detail=f"{path}: {reader.error}"))
-            if err is not None:
-                err.print(f"[yellow]warning:[/] {path}: {reader.error}; the "
-                          f"{reader.packets:,} packets before that were used", highlight=False)
+    for problem in feed_captures(engine, paths):
+        if err is not None:
+            err.print(f"[yellow]warning:[/] {problem}", highlight=False)
     engine.finish()
     pipeline.finish()
     if pipeline.errors:

@@ -27,7 +27,6 @@ from otshield.detect.intel.loader import load_indicators
 from otshield.detect.intel.model import KINDS, IndicatorSet
 from otshield.detect.pipeline import DetectionPipeline
 from otshield.errors import OtshieldError
-from otshield.events import AnomalyEvent
 
 __all__ = ["match_captures", "register"]
 
@@ -97,28 +96,15 @@ def _cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
 def match_captures(paths: Sequence[Path], indicators: IndicatorSet, *,
                    ignore_validity: bool = False) -> tuple[list[Alert], list[str]]:
     """Decode ``paths`` and match them: (merged alerts, problems reading the captures)."""
-    from otshield.capture import open_capture
     from otshield.config import Settings
-    from otshield.engine import Engine
+    from otshield.engine import Engine, feed_captures
 
     pipeline = DetectionPipeline([])
     detector = IntelDetector(indicators, AssetContext(), pipeline.alert_sink,
                              ignore_validity=ignore_validity)
     pipeline.add(detector)
     engine = Engine(pipeline, Settings())
-    problems: list[str] = []
-    for path in paths:
-        reader = open_capture(path)
-        try:
-            feed = engine.feed
-            for ts, linktype, data in reader:
-                feed(ts, linktype, data)
-        finally:
-            reader.close()
-        if reader.error:
-            pipeline(AnomalyEvent(ts=engine.stats.last_ts, frame=engine.stats.packets,
-                                  code="capture.corrupt", detail=f"{path}: {reader.error}"))
-            problems.append(f"{path}: {reader.error}")
+    problems = feed_captures(engine, paths)
     engine.finish()
     pipeline.finish()
     if pipeline.errors:
