@@ -85,6 +85,25 @@ def require_tshark() -> str:
     return exe
 
 
+def tshark_dissection(path: Path) -> tuple[list[tuple[int, str, str]], set[str]]:
+    """How tshark sees a capture the project wrote: the packets it finds malformed or with an
+    expert warning or error (number, protocols, severities), and every protocol layer seen.
+    Chat (0x200000) and note (0x400000) expert items are fine; warning and error are not."""
+    exe = require_tshark()
+    out = subprocess.run([exe, "-n", "-r", str(path), "-T", "fields", "-e", "frame.protocols",
+                          "-e", "_ws.expert.severity", "-e", "_ws.malformed"],
+                         capture_output=True, text=True, check=True, timeout=600).stdout
+    seen: set[str] = set()
+    problems: list[tuple[int, str, str]] = []
+    for number, line in enumerate(out.splitlines(), 1):
+        protocols, severity, malformed = [*line.split("\t"), "", ""][:3]
+        seen.update(protocols.split(":"))
+        levels = {int(s, 0) for s in severity.split(",") if s}
+        if malformed or any(level >= 0x00600000 for level in levels):
+            problems.append((number, protocols, severity))
+    return problems, seen
+
+
 def tshark_fields(path: Path, fields: list[str], display_filter: str = "",
                   extra: list[str] | None = None) -> list[list[str]]:
     """Run tshark -T fields and return one row (list of field strings) per displayed packet.

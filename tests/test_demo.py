@@ -3,13 +3,12 @@ contain, with no malformed packet and no warning or error in its expert informat
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from otshield.demo import write_demo_capture
-from support import require_tshark
+from support import tshark_dissection
 
 EXPECTED = {"modbus", "dnp3", "s7comm", "enip", "cip", "iec60870_104", "iec60870_asdu", "goose",
             "bvlc", "bacapp", "mqtt", "pn_dcp", "dns", "http", "tls", "ssh", "arp"}
@@ -24,20 +23,7 @@ def capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.tshark
 def test_tshark_finds_every_protocol_and_nothing_malformed(capture: Path) -> None:
-    tshark = require_tshark()
-    out = subprocess.run([tshark, "-n", "-r", str(capture), "-T", "fields", "-e",
-                          "frame.protocols", "-e", "_ws.expert.severity", "-e", "_ws.malformed"],
-                         capture_output=True, text=True, check=True).stdout
-    seen: set[str] = set()
-    problems = []
-    for number, line in enumerate(out.splitlines(), 1):
-        protocols, severity, malformed = [*line.split("\t"), "", ""][:3]
-        seen.update(protocols.split(":"))
-        # expert severities: chat 0x200000 and note 0x400000 are fine; warn 0x600000, error
-        # 0x800000 are not
-        levels = {int(s, 0) for s in severity.split(",") if s}
-        if malformed or any(level >= 0x00600000 for level in levels):
-            problems.append((number, protocols, severity))
+    problems, seen = tshark_dissection(capture)
     assert not problems, problems[:5]
     assert seen >= EXPECTED, EXPECTED - seen
 

@@ -83,8 +83,9 @@ def ioa(address: int) -> bytes:
     return address.to_bytes(3, "little")
 
 
-class _Iec104Link:
-    """Sequence numbers of one IEC 104 connection, kept right in both directions."""
+class Iec104Link:
+    """Sequence numbers of one IEC 104 connection, kept right in both directions (APCI 5.1);
+    the master acknowledges every w = 8 I-frames (5.5). Also used by the attack test plant."""
 
     def __init__(self, conv: TcpConversation) -> None:
         self.conv = conv
@@ -98,9 +99,13 @@ class _Iec104Link:
         self.conv.send(from_master, frame)
         if not from_master:
             self.unacked += 1
-            if self.unacked >= 8:  # the master acknowledges every w = 8 I-frames (5.5)
-                self.conv.send(True, apci_s(self.sent[0]))
-                self.unacked = 0
+            if self.unacked >= 8:
+                self.ack()
+
+    def ack(self) -> None:
+        """An S-frame from the master acknowledging what it has received."""
+        self.conv.send(True, apci_s(self.sent[0]))
+        self.unacked = 0
 
 
 # -- IEC 61850 GOOSE ----------------------------------------------------------------------------
@@ -261,7 +266,7 @@ class GridPart:
         conv = h.tcp(SCADA, RTU104, 2404)
         conv.send(True, apci_u(0x07))   # STARTDT act
         conv.send(False, apci_u(0x0B))  # STARTDT con
-        link = _Iec104Link(conv)
+        link = Iec104Link(conv)
         gi = [ioa(0) + b"\x14"]  # QOI 20: station interrogation
         link.send(True, asdu(100, 6, gi))
         link.send(False, asdu(100, 7, gi))

@@ -21,7 +21,7 @@ from otshield.detect.testplant import (
 from otshield.engine import decode_file
 from otshield.events import AnomalyEvent
 from otshield.inventory.site import load_site
-from support import require_tshark
+from support import require_tshark, tshark_dissection
 
 EXPECTED_LAYERS = {"modbus", "mbtcp", "dnp3", "s7comm", "cotp", "tpkt", "iec60870_104",
                    "iec60870_asdu", "rdp", "smb2", "ntlmssp", "telnet", "http", "dns", "tls"}
@@ -40,22 +40,11 @@ def _packets(path: Path) -> list[tuple[float, bytes]]:
 
 @pytest.mark.tshark
 def test_tshark_dissects_everything_cleanly(plant: tuple[Path, list[GroundTruth]]) -> None:
-    tshark = require_tshark()
     path, _ = plant
-    out = subprocess.run([tshark, "-n", "-r", str(path), "-T", "fields", "-e",
-                          "frame.protocols", "-e", "_ws.expert.severity", "-e", "_ws.malformed"],
-                         capture_output=True, text=True, check=True, timeout=300).stdout
-    seen: set[str] = set()
-    problems = []
-    for number, line in enumerate(out.splitlines(), 1):
-        protocols, severity, malformed = [*line.split("\t"), "", ""][:3]
-        seen.update(protocols.split(":"))
-        # chat (0x200000) and note (0x400000) are fine; warning and error are not
-        levels = {int(s, 0) for s in severity.split(",") if s}
-        if malformed or any(level >= 0x00600000 for level in levels):
-            problems.append((number, protocols, severity))
+    problems, seen = tshark_dissection(path)
     assert not problems, problems[:5]
     assert seen >= EXPECTED_LAYERS, EXPECTED_LAYERS - seen
+    tshark = require_tshark()
     malformed = subprocess.run([tshark, "-n", "-r", str(path), "-Y", "_ws.malformed"],
                                capture_output=True, text=True, check=True, timeout=300).stdout
     assert malformed == ""

@@ -44,7 +44,7 @@ from pathlib import Path
 import msgspec
 
 from otshield.demo import cotp_dt, dnp3, dns_answer, dns_query, modbus, s7, tls_client_hello, tpkt
-from otshield.demo_grid import apci_i, apci_s, apci_u, asdu, ioa
+from otshield.demo_grid import Iec104Link, apci_u, asdu, ioa
 from otshield.pcapwriter import PcapWriter, TcpConversation, ethernet, ipv4, udp_datagram
 
 __all__ = [
@@ -291,7 +291,7 @@ class _Plant:
         conv = self.tcp(HOSTS["scada"], HOSTS["rtu104"], 2404)
         conv.send(True, apci_u(0x07))   # STARTDT act
         conv.send(False, apci_u(0x0B))  # STARTDT con
-        link = _Iec104(conv)
+        link = Iec104Link(conv)
         gi = [ioa(0) + b"\x14"]  # QOI 20: station interrogation
         link.send(True, asdu(100, 6, gi))
         link.send(False, asdu(100, 7, gi))
@@ -449,7 +449,7 @@ class _Plant:
         conv = self.tcp(HOSTS["rogue"], HOSTS["rtu104"], 2404)
         conv.send(True, apci_u(0x07))
         conv.send(False, apci_u(0x0B))
-        link = _Iec104(conv)
+        link = Iec104Link(conv)
         for i in range(16):  # C_SC_NA_1 direct execute, alternately off and on
             command = [ioa(3001 + i % 4) + bytes([i % 2])]
             link.send(True, asdu(45, 6, command))
@@ -477,28 +477,6 @@ class _Plant:
         conv = self.tcp(HOSTS["plc2"], HOSTS["c2"], 443)
         conv.send(True, tls_client_hello("update.example.com", self.rnd))
         self.done(conv)
-
-
-class _Iec104:
-    """Send and receive sequence numbers of one IEC 104 connection (APCI 5.1)."""
-
-    def __init__(self, conv: TcpConversation) -> None:
-        self.conv = conv
-        self.sent = [0, 0]  # I-frames sent by [controlled station, controlling station]
-        self.unacked = 0
-
-    def send(self, from_master: bool, body: bytes) -> None:
-        me = int(from_master)
-        self.conv.send(from_master, apci_i(self.sent[me], self.sent[1 - me], body))
-        self.sent[me] = (self.sent[me] + 1) & 0x7FFF
-        if not from_master:
-            self.unacked += 1
-            if self.unacked >= 8:  # w = 8: acknowledge after eight I-frames (5.5)
-                self.ack()
-
-    def ack(self) -> None:
-        self.conv.send(True, apci_s(self.sent[0]))
-        self.unacked = 0
 
 
 def _szl_answer(szl_id: int, record_length: int, records: list[bytes]) -> bytes:
