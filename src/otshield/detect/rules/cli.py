@@ -23,7 +23,6 @@ from otshield.detect.alert import SEVERITIES, severity_rank
 from otshield.detect.attack import AttackTable, load_attack_table
 from otshield.detect.rules.loader import BUILTIN_DIR, load_rules
 from otshield.detect.rules.model import Rule, RuleSet
-from otshield.errors import OtshieldError
 
 __all__ = ["catalogue_markdown", "register", "rules_json"]
 
@@ -69,11 +68,7 @@ def _say(console: Console, text: str) -> None:
 
 
 def _cmd_list(args: argparse.Namespace, out: Console, err: Console) -> int:
-    try:
-        ruleset = _load(args, strict=False)
-    except OtshieldError as exc:
-        _say(err, f"error: {exc}")
-        return 2
+    ruleset = _load(args, strict=False)  # unreadable paths: main() reports them, exit 2
     for problem in ruleset.errors:
         _say(err, problem)
     rules = sorted(ruleset, key=lambda r: (-severity_rank(r.severity), r.id))
@@ -94,11 +89,7 @@ def _cmd_list(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def _cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
-    try:
-        ruleset = _load(args, strict=False)
-    except OtshieldError as exc:
-        _say(err, f"error: {exc}")
-        return 2
+    ruleset = _load(args, strict=False)  # unreadable paths: main() reports them, exit 2
     for problem in ruleset.errors:
         _say(out, problem)
     files = len(ruleset.files)
@@ -113,11 +104,7 @@ def _cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
 def _cmd_test(args: argparse.Namespace, out: Console, err: Console) -> int:
     from otshield.detect.rules.examples import run_examples
 
-    try:
-        ruleset = _load(args, strict=False)
-    except OtshieldError as exc:
-        _say(err, f"error: {exc}")
-        return 2
+    ruleset = _load(args, strict=False)  # unreadable paths: main() reports them, exit 2
     for problem in ruleset.errors:
         _say(out, problem)
     rules = [r for r in ruleset if not args.rule or r.id.startswith(tuple(args.rule))]
