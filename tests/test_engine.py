@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import random
 import struct
+from pathlib import Path
 
 from enginekit import FrameList, run, tags, toy_unit
 from otshield.config import Settings
+from otshield.engine import Engine
 from otshield.pcapwriter import TcpConversation, ethernet, ipv4, tcp_segment, udp_datagram
 
 UNITS = [b"TOY:hello", b"TOY:" + b"x" * 3000, b"TOY:short", b"TOY:end"]
@@ -252,3 +254,18 @@ def test_total_out_of_order_budget_is_enforced_across_flows() -> None:
     codes = [a.code for a in tags(events, "anomaly")]
     assert "tcp.reassembly_memory" in codes
     assert eng._ooo_total == 0  # everything flushed by the end
+
+
+def test_feed_captures_calls_after_n_packets_across_files(tmp_path: Path) -> None:
+    from otshield.demo import write_demo_capture
+    from otshield.engine import feed_captures
+
+    a, b = tmp_path / "a.pcap", tmp_path / "b.pcap"
+    n_a, n_b = write_demo_capture(a), write_demo_capture(b, seed=8)
+    engine = Engine(lambda e: None, Settings())
+    seen: list[int] = []
+    problems = feed_captures(engine, [a, b],
+                             after=(n_a + 5, lambda: seen.append(engine.stats.packets)))
+    assert problems == []
+    assert seen == [n_a + 5]  # once, in the second file, after exactly that many packets
+    assert engine.stats.packets == n_a + n_b

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -529,16 +530,28 @@ def run_capture(reader: Iterable[tuple[float, int, bytes]], engine: Engine) -> N
         feed(ts, linktype, data)
 
 
-def feed_captures(engine: Engine, paths: Iterable[Path]) -> list[str]:
+def feed_captures(engine: Engine, paths: Iterable[Path],
+                  after: tuple[int, Callable[[], None]] | None = None) -> list[str]:
     """Feed capture files through ``engine`` in order (without finishing it). A capture cut
     short is analysed up to the cut, reported as a ``capture.truncated``/``capture.corrupt``
-    anomaly event and as a message in the returned list."""
+    anomaly event and as a message in the returned list.
+
+    ``after=(n, call)``: ``call()`` once the first ``n`` packets (over all files) are in, e.g.
+    to end a baseline's learning there; the packets after it run at full speed."""
     from otshield.capture import open_capture
 
     problems: list[str] = []
+    left, call = after if after is not None and after[0] > 0 else (0, None)
     for path in paths:
         reader = open_capture(path)
         try:
+            if call is not None:
+                before = engine.stats.packets
+                run_capture(islice(reader, left), engine)
+                left -= engine.stats.packets - before
+                if not left:
+                    call()
+                    call = None
             run_capture(reader, engine)
         finally:
             reader.close()

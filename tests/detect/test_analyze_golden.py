@@ -31,15 +31,6 @@ from otshield.detect.testplant import STAGES, GroundTruth, write_attack_capture,
 GOLDEN = Path(__file__).parent / "golden"
 REGOLD = os.environ.get("OTSHIELD_REGOLD") == "1"
 
-RULE_PACK_GAPS: frozenset[str] = frozenset()
-"""Stages the built-in rule pack does not catch yet (each an xfail 'rule pack gap: <stage>');
-the other detectors still have to catch them."""
-
-
-RULE_PACK_NOISE: dict[str, str] = {}
-"""Rules known to alert (medium or higher) on the plant's normal traffic, with why: reported
-to the rule pack; the quiet test is an expected failure while only these are noisy, and fails
-on any other noise."""
 
 
 class Run:
@@ -105,10 +96,7 @@ def test_stage_is_detected(run: Run, stage: str) -> None:
 
 @pytest.mark.parametrize("stage", [name for name, _ in STAGES])
 def test_stage_is_detected_by_the_rule_pack(run: Run, stage: str) -> None:
-    if not _fitting(run, stage, "rule"):
-        if stage in RULE_PACK_GAPS:
-            pytest.xfail(f"rule pack gap: {stage}")
-        pytest.fail(_seen(run, stage))
+    assert _fitting(run, stage, "rule"), _seen(run, stage)
 
 
 def test_normal_traffic_is_quiet(run: Run) -> None:
@@ -116,12 +104,7 @@ def test_normal_traffic_is_quiet(run: Run) -> None:
     noisy = sorted({(a.severity, a.rule_id, a.frame, a.src_ip, a.dst_ip, a.description)
                     for a in run.occurrences if severity_at_least(a.severity, "medium")
                     and not any(_in_stage(a, g) for g in stages)})
-    unknown = [n for n in noisy if n[1] not in RULE_PACK_NOISE]
-    assert not unknown, f"medium-or-higher alerts on normal traffic: {unknown}"
-    if noisy:
-        rules = sorted({n[1] for n in noisy})
-        pytest.xfail("rule pack noise: " + "; ".join(f"{r} {RULE_PACK_NOISE[r]}"
-                                                      for r in rules))
+    assert not noisy, f"medium-or-higher alerts on normal traffic: {noisy}"
 
 
 def test_exit_code_says_high_severity_alerts_were_found(run: Run) -> None:

@@ -24,12 +24,13 @@ from otshield.config import Settings
 from otshield.detect.alert import Alert, severity_at_least
 from otshield.detect.context import AssetContext
 from otshield.detect.pipeline import DetectionPipeline, Detector
-from otshield.engine import Engine
+from otshield.engine import Engine, feed_captures
 from otshield.errors import ConfigError
-from otshield.events import AnomalyEvent, Event
+from otshield.events import Event
 from otshield.inventory.model import InventorySnapshot
 
 if TYPE_CHECKING:
+    from otshield.detect.baseline import BaselineDetector
     from otshield.policy import Policy
 
 __all__ = ["BASELINE_MODES", "Analysis", "AnalyzeOptions", "run_analysis"]
@@ -88,7 +89,7 @@ class Analysis(msgspec.Struct, kw_only=True):
 class _Detectors(msgspec.Struct):
     detectors: list[Detector]
     rules: int
-    baseline: object | None
+    baseline: BaselineDetector | None
     attack_version: str
 
 
@@ -135,7 +136,6 @@ def run_analysis(paths: Sequence[Path], options: AnalyzeOptions | None = None, *
     e.g. a :class:`~otshield.output.JsonlWriter`; ``on_each_alert`` every alert occurrence
     before merging (for scoring). Configuration errors raise
     :class:`ConfigError` before any capture is read."""
-    from otshield.capture import open_capture
     from otshield.inventory import InventoryBuilder
     from otshield.policy import load_policy
 
@@ -155,32 +155,15 @@ def run_analysis(paths: Sequence[Path], options: AnalyzeOptions | None = None, *
     result = Analysis(captures=[str(p) for p in paths], options=options,
                       detectors=[d.name for d in built.detectors], rules=built.rules,
                       attack_version=built.attack_version)
-    learn_left = options.learn_packets if options.baseline_mode == "auto" else 0
-    first_ts: float | None = None
-    for path in paths:
-        reader = open_capture(path)
-        try:
-            feed = engine.feed
-            for ts, linktype, data in reader:
-                if first_ts is None:
-                    first_ts = ts
-                feed(ts, linktype, data)
-                if learn_left:
-                    learn_left -= 1
-                    if not learn_left:
-                        built.baseline.start_protecting()  # type: ignore[attr-defined]
-        finally:
-            reader.close()
-        if reader.error:
-            code = "capture.truncated" if reader.truncated else "capture.corrupt"
-            pipeline(AnomalyEvent(ts=engine.stats.last_ts, frame=engine.stats.packets,
-                                  code=code, detail=f"{path}: {reader.error}"))
-            result.problems.append(f"{path}: {reader.error}; the {reader.packets:,} packets "
-                                   "before that were analysed")
+    baseline = built.baseline
+    learn = options.learn_packets if options.baseline_mode == "auto" else 0
+    result.problems.extend(feed_captures(
+        engine, paths, after=(learn, baseline.start_protecting)
+        if baseline is not None and learn else None))
     engine.finish()
     pipeline.finish()
-    if built.baseline is not None and options.baseline:
-        built.baseline.save(Path(options.baseline))  # type: ignore[attr-defined]
+    if baseline is not None and options.baseline:
+        baseline.save(Path(options.baseline))
     if pipeline.errors:
         result.problems.append(f"{pipeline.errors} detector error(s): see the "
                                "detect.internal_error anomaly events")
@@ -189,7 +172,7 @@ def run_analysis(paths: Sequence[Path], options: AnalyzeOptions | None = None, *
     result.alerts = [a for a in pipeline.alerts()
                      if severity_at_least(a.severity, options.min_severity)]
     result.packets = engine.stats.packets
-    result.first_ts = first_ts or 0.0
+    result.first_ts = engine.stats.first_ts
     result.last_ts = engine.stats.last_ts
     result.seconds = time.perf_counter() - started
     return result

@@ -337,6 +337,15 @@ class BaselineDetector(BaselineAlerts):
     def _window(self, ts: float, zone: str, assets: Sequence[str]) -> str:
         return self.windows.action(ts, zone, assets) if self.windows else ""
 
+    def _learns(self, ts: float, zone: str, assets: Sequence[str], learning: bool
+                ) -> bool | None:
+        """Whether this deviation is learnt (the learning phase, or a ``relearn`` maintenance
+        window) or judged; None when a ``suppress`` window covers it (nothing to do)."""
+        if learning:
+            return True
+        action = self._window(ts, zone, assets)
+        return None if action == "suppress" else action == "relearn"
+
     def _room_for_new(self, e: Event, zone: str) -> bool:
         """Bound on the items remembered as alerted while protecting."""
         if self._new_count < self.limits.new_items:
@@ -353,18 +362,14 @@ class BaselineDetector(BaselineAlerts):
                 self._assets[addr] = None
             return
         zone = self._zone_of_asset(addr, e)
-        learning = zone.phase.learning
-        if not learning:
-            action = self._window(e.ts, zone.name, (addr,))
-            if action == "suppress":
-                return
-            learning = action == "relearn"
-            if not learning:
-                if not self._room_for_new(e, zone.name):
-                    return
+        learns = self._learns(e.ts, zone.name, (addr,), zone.phase.learning)
+        if learns is None:
+            return
+        if not learns:
+            if self._room_for_new(e, zone.name):
                 self._assets[addr] = AssetModel(first_seen=e.ts)
                 self._alert_new_asset(e, zone.name, addr, rogue)
-                return
+            return
         assets = zone.model.assets
         if len(assets) >= self.limits.assets:
             self._capacity_alert(e, zone.name, "assets", self.limits.assets)
@@ -464,11 +469,10 @@ class BaselineDetector(BaselineAlerts):
                        learning: bool) -> None:
         fclass = str(getattr(e, "function_class", "") or "other")
         name = join_values(info.name, e)
-        if not learning:
-            action = self._window(e.ts, pair.zone.name, (pair.client, pair.server))
-            if action == "suppress":
-                return
-            learning = action == "relearn"
+        learns = self._learns(e.ts, pair.zone.name, (pair.client, pair.server), learning)
+        if learns is None:
+            return
+        learning = learns
         if learning or not pair.known:
             functions = pair.model.functions
             if len(functions) >= self.limits.functions:
@@ -501,11 +505,10 @@ class BaselineDetector(BaselineAlerts):
             if pair.known:
                 pair.last_write = (area, first, last)
             return
-        if not learning:
-            action = self._window(e.ts, pair.zone.name, (pair.client, pair.server))
-            if action == "suppress":
-                return
-            learning = action == "relearn"
+        learns = self._learns(e.ts, pair.zone.name, (pair.client, pair.server), learning)
+        if learns is None:
+            return
+        learning = learns
         if learning or not pair.known:
             writes = pair.model.writes
             if ranges is None:
