@@ -1,0 +1,27 @@
+"""Settings of a console instance, from the command line or the tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+
+__all__ = ["ConsoleSettings"]
+
+
+class ConsoleSettings(msgspec.Struct, kw_only=True):
+    database: str = "otshield.db"
+    """A SQLite path or any SQLAlchemy URL (postgresql+psycopg://...)."""
+    data_dir: Path = Path("otshield-data")
+    """Uploaded captures, analysis output, extracted evidence."""
+    secure_cookies: bool = False
+    """Set the cookies' Secure flag: on behind TLS (``--tls`` or a reverse proxy)."""
+    session_idle_seconds: int = 8 * 3600
+    session_absolute_seconds: int = 24 * 3600
+    login_attempts: int = 5
+    """Failed sign-ins per account before the lockout."""
+    lockout_seconds: int = 900
+    site_file: Path | None = None
+    """The site file (zones, conduits) the console shows and checks traffic against."""
+    rules_dir: Path | None = None
+    """Extra rule files beside the built-in pack."""
