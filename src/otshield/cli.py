@@ -371,9 +371,10 @@ def build_parser() -> argparse.ArgumentParser:
     from otshield.detect.intel.cli import register as register_intel
     from otshield.detect.rules.cli import register as register_rules
     from otshield.policy.cli import register as register_policy
+    from otshield.respond.cli import register as register_respond
 
     for register in (register_analyze, register_rules, register_policy, register_baseline,
-                     register_intel):
+                     register_intel, register_respond):
         register(sub)
 
     dm = sub.add_parser("demo", help="build the demo plant capture and run the main job on "
