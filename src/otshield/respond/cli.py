@@ -207,7 +207,7 @@ def _cmd_incidents(args: argparse.Namespace, out: Console, err: Console) -> int:
         out.print(f"  attackers: {', '.join(a.name or a.ip for a in i.attackers) or '-'};"
                   f" OT assets: {escape(ot)}")
         for line in i.explanation:
-            out.print(f"   - {escape(line)}")
+            out.print(f"   - {escape(line)}", soft_wrap=True)
         for prop in propose(i, library):
             out.print(f"  playbook: [bold]{escape(prop.name)}[/] "
                       f"({', '.join(prop.reasons)}){' [auto-start]' if prop.auto_start else ''}")
@@ -275,9 +275,10 @@ def _cmd_validate(args: argparse.Namespace, out: Console, err: Console) -> int:
             problems = [str(exc)]
         if problems:
             bad += 1
-            out.print(f"[red]invalid[/] {escape(name)}: {len(problems)} problem(s)")
+            out.print(f"[red]invalid[/] {escape(name)}: {len(problems)} problem(s)",
+                      soft_wrap=True)
             for p in problems:
-                out.print(f"  {escape(p)}")
+                out.print(f"  {escape(p)}", soft_wrap=True)
         else:
             out.print(f"[green]valid[/] {escape(name)}")
     return 1 if bad else 0
