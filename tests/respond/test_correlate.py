@@ -95,7 +95,7 @@ def test_safety_targets_raise_the_score() -> None:
 
 
 def test_low_floor_keeps_info_alerts_out_unless_they_join() -> None:
-    info = alert("net.new_talker", 5, PRINTER, AssetRef(ip="10.10.10.9"), "info")
+    info = alert("net.new_talker", 5, PRINTER, AssetRef(ip="10.10.10.9"), "low")
     assert correlate([info]) == []
     joined = correlate([STORY[0], alert("net.new_talker", 150, OFFICE, PRINTER, "info")])
     assert len(joined) == 1 and len(joined[0].alert_ids) == 2

@@ -14,6 +14,9 @@ incident (one whose last alert is within ``window`` seconds) when
 When an alert fits several incidents they merge. Each join appends a sentence to
 ``Incident.explanation``, so the console says *why* alerts are together ("joined because ...").
 Broadcast, multicast and unspecified addresses never join anything (everyone shares them).
+Alerts below ``min_severity`` (default medium) open no incident of their own: on a real plant
+low alerts (a device identification, a new talker) are frequent and mostly benign; they join an
+incident when they fit one.
 
 Severity weighs the OT impact: the worst alert's severity is the base score; targets at Purdue
 level 0-1 or tagged safety-critical, process-impact tactics and a longer tactic progression raise
@@ -102,7 +105,7 @@ class Correlator:
     """Incremental: feed alerts in time order with :meth:`add`; read :meth:`incidents`."""
 
     def __init__(self, window: float = 6 * 3600.0, attack: AttackTable | None = None,
-                 min_severity: str = "low") -> None:
+                 min_severity: str = "medium") -> None:
         self.window = window
         self.attack = attack or load_attack_table()
         self.min_severity = min_severity
@@ -252,7 +255,7 @@ class Correlator:
 
 
 def correlate(alerts: Iterable[Alert], window: float = 6 * 3600.0,
-              min_severity: str = "low") -> list[Incident]:
+              min_severity: str = "medium") -> list[Incident]:
     """Incidents of ``alerts`` (any order; sorted by first seen here)."""
     c = Correlator(window=window, min_severity=min_severity)
     for a in sorted(alerts, key=lambda a: (a.first_seen or a.ts, a.rule_id)):
