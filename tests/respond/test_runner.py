@@ -135,7 +135,13 @@ def test_viewers_cannot_work_a_run(pb: Playbook) -> None:
 
 def test_escalation_when_nobody_acknowledges(pb: Playbook) -> None:
     clock = Clock()
-    r = Runner.start(pb, INCIDENT, ANA, Recorder(), clock)
+    paged: list[tuple[str, str]] = []
+
+    def pager(run: Run, step: Step, role: str) -> str:
+        paged.append((step.name, role))
+        return "paged"
+
+    r = Runner.start(pb, INCIDENT, ANA, Recorder(), clock, pager)
     clock.now += 599
     assert r.escalate_due() == []
     clock.now += 1
@@ -146,6 +152,7 @@ def test_escalation_when_nobody_acknowledges(pb: Playbook) -> None:
     assert len(r.escalate_due()) == 1
     esc = [e for e in r.run.timeline if e.kind == "escalated"]
     assert len(esc) == 2 and "paging Plant manager" in esc[0].detail
+    assert esc[0].detail.endswith("; paged") and paged == [("Triage", "boss")] * 2
     r.acknowledge("Triage", ANA)
     clock.now += 5000
     assert r.escalate_due() == []

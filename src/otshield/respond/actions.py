@@ -73,6 +73,17 @@ class ResponseExecutor:
         self.outbox = outbox
         self.out_dir = out_dir
 
+    def page(self, run: Run, step: Step, role: str) -> str:
+        """Escalation: e-mail the role that must now take over an unacknowledged step."""
+        n = new_notification(
+            "email", f"ESCALATION: '{step.name}' not acknowledged ({run.incident.id})",
+            f"Incident {run.incident.id}: {run.incident.title}\nPlaybook: {run.playbook_name}\n"
+            f"Step '{step.name}' has not been acknowledged in time. Take it over or assign it.",
+            severity="critical", to_role=role, incident_id=run.incident.id, run_id=run.id,
+            step=step.id)
+        self.outbox.enqueue(n)
+        return f"email notification {n.id} queued"
+
     def execute(self, run: Run, step: Step) -> str:
         action = step.action
         if action is None:

@@ -335,12 +335,13 @@ def _cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     pb = _playbook(args.playbook, args.dir)
     if state.exists():
         run = run_from_json(state.read_bytes(), str(state))
-        runner = Runner(pb, run, executor)
+        runner = Runner(pb, run, executor, pager=executor.page)
     else:
         if not args.alerts:
             raise ConfigError("starting a run needs --alerts (alert.jsonl from `analyze -o`)")
         alerts = [a for f in args.alerts for a in read_alerts(Path(f))]
-        runner = Runner.start(pb, _pick_incident(alerts, pb, args.incident), actor, executor)
+        runner = Runner.start(pb, _pick_incident(alerts, pb, args.incident), actor, executor,
+                              pager=executor.page)
     try:
         for ref in args.ack:
             runner.acknowledge(ref, actor)

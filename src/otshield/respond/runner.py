@@ -162,7 +162,8 @@ class Runner:
     """Moves one run of one playbook; every public method records what it did."""
 
     def __init__(self, playbook: Playbook, run: Run, executor: ActionExecutor | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 pager: Callable[[Run, Step, str], str] | None = None) -> None:
         if run.playbook_id != playbook.id:
             raise RunError(f"run {run.id} belongs to playbook {run.playbook_id}, "
                            f"not {playbook.id}")
@@ -170,12 +171,15 @@ class Runner:
         self.run = run
         self.executor = executor
         self.clock = clock
+        self.pager = pager
+        """Called with (run, step, role) when a step escalates; returns what it did."""
 
     # -- starting ---------------------------------------------------------------------------
     @classmethod
     def start(cls, playbook: Playbook, incident: Incident, actor: Actor,
               executor: ActionExecutor | None = None,
-              clock: Callable[[], float] = time.time) -> Runner:
+              clock: Callable[[], float] = time.time,
+              pager: Callable[[Run, Step, str], str] | None = None) -> Runner:
         now = clock()
         run = Run(id=f"run-{uuid.uuid4()}", playbook_id=playbook.id,
                   playbook_name=playbook.name, incident=incident, started_at=now,
@@ -183,7 +187,7 @@ class Runner:
                   steps={sid: StepState() for sid in playbook.steps},
                   variables={k: str((v or {}).get("value") or "") for k, v in
                              (playbook.doc.get("playbook_variables") or {}).items()})
-        runner = cls(playbook, run, executor, clock)
+        runner = cls(playbook, run, executor, clock, pager)
         runner._log(actor, "started", detail=f"for incident {incident.id}: {incident.title}")
         runner._enter(playbook.start, [], actor)
         return runner
@@ -276,10 +280,12 @@ class Runner:
                 st.escalations += 1
                 st.last_escalated_at = now
                 out.append(sid)
+                who = self.pb.roles.get(step.escalate_to, step.escalate_to)
+                paged = self.pager(self.run, step, step.escalate_to) if self.pager else ""
                 self._log(SYSTEM, "escalated", step,
                           detail=f"not acknowledged after {now - (st.activated_at or now):.0f} s; "
-                                 f"paging {self.pb.roles.get(step.escalate_to, step.escalate_to)}"
-                                 f" (escalation {st.escalations})")
+                                 f"paging {who} (escalation {st.escalations})"
+                                 + (f"; {paged}" if paged else ""))
         return out
 
     # -- internals --------------------------------------------------------------------------
