@@ -99,7 +99,7 @@ def test_demo_command_decodes_inventories_detects_and_draws_the_map(
     monkeypatch.setenv("COLUMNS", "200")
     assert main(["demo", "--directory", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "Assets (19)" in out and "engineering_workstation" in out
+    assert "Assets (20)" in out and "engineering_workstation" in out
     # the main job detects: the CPU stop of the demo plant, by rule and by the site's policy
     assert "ot.s7.cpu_stop" in out and "policy.function_not_allowed" in out
     assert "T0858 Change Operating Mode" in out

@@ -1,5 +1,7 @@
-"""The demo capture is protocol-correct: tshark dissects every protocol the demo claims to
-contain, with no malformed packet and no warning or error in its expert information."""
+"""The hand-written plant capture (``write_demo_capture``: the fixture of many tests and the
+decode benchmarks) is protocol-correct: tshark dissects every protocol it claims to contain,
+with no malformed packet and no warning or error in its expert information, and it is
+reproducible. ``otshield demo`` itself runs on the simulated plant: tests/sim/test_demo_sim.py."""
 
 from __future__ import annotations
 

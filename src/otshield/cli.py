@@ -112,7 +112,8 @@ def _read_captures(paths: list[Path], engine: Engine, err: Console, progress: bo
             engine.emit(AnomalyEvent(ts=engine.stats.last_ts, frame=engine.stats.packets,
                                       code=code, detail=f"{path}: {reader.error}"))
             err.print(f"[yellow]warning:[/] {path}: {reader.error}; "
-                      f"the {reader.packets:,} packets before that were analysed")
+                      f"the {reader.packets:,} packets before that were analysed",
+                      soft_wrap=True)
     return problems
 
 
@@ -189,38 +190,6 @@ def _parse_override(item: str) -> tuple[str, str, str]:
     return asset_id(asset), field, value
 
 
-def _cmd_live(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from otshield.live import LiveCapture
-
-    summary = SummarySink()
-    sinks: list[Callable[[Event], None]] = [summary]
-    writer = JsonlWriter(Path(args.output)) if args.output else None
-    if writer is not None:
-        sinks.insert(0, writer)
-    engine = Engine(_fanout(sinks), Settings())
-    cap = LiveCapture(args.interface, bpf_filter=args.filter)
-    deadline = time.monotonic() + args.seconds if args.seconds else None
-    started = time.perf_counter()
-    err.print(f"capturing on {args.interface}"
-              + (f" with filter {args.filter!r}" if args.filter else "") + "; Ctrl-C stops")
-    try:
-        for n, (ts, lt, data) in enumerate(cap, 1):
-            engine.feed(ts, lt, data)
-            if (args.count and n >= args.count) or (deadline and time.monotonic() > deadline):
-                break
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stats = cap.stats()
-        cap.close()
-        engine.finish()
-        if writer is not None:
-            writer.close()
-    print_summary(engine.stats, summary, out, time.perf_counter() - started)
-    out.print(f"kernel: {stats.received:,} packets received, {stats.dropped:,} dropped")
-    return 0
-
-
 def _cmd_protocols(args: argparse.Namespace, out: Console, err: Console) -> int:
     from rich.table import Table
 
@@ -259,39 +228,6 @@ def _cmd_schema(args: argparse.Namespace, out: Console, err: Console) -> int:
     return 0
 
 
-def _cmd_demo(args: argparse.Namespace, out: Console, err: Console) -> int:
-    """The main job on bundled data: write the demo plant capture and its site file, then
-    decode, inventory and detect in one pass (events and alerts as JSON lines), print the
-    inventory and the analysis, and draw the map."""
-    import shutil
-
-    from otshield.demo import write_demo_capture
-    from otshield.detect.analyze import AnalyzeOptions, run_analysis
-    from otshield.detect.report import print_analysis
-    from otshield.inventory.netmap import write_map
-    from otshield.inventory.report import print_inventory
-
-    directory = Path(args.directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    capture = directory / "demo-plant.pcap"
-    n = write_demo_capture(capture)
-    site = directory / "site.yaml"
-    shutil.copyfile(Path(__file__).parent / "data" / "demo-site.yaml", site)
-    err.print(f"wrote the demo capture {capture} ({n} packets) and its site file {site}")
-    events = directory / "events"
-    with JsonlWriter(events) as writer:
-        analysis = run_analysis([capture], AnalyzeOptions(site=str(site), min_severity="low"),
-                                on_event=writer)
-    print_inventory(analysis.inventory, out)
-    print_analysis(analysis, out)
-    for suffix in ("svg", "png"):
-        write_map(analysis.inventory, directory / f"plant-map.{suffix}",
-                  title="otshield demo plant")
-    err.print(f"events and alerts: {events}/*.jsonl; network map: "
-              f"{directory / 'plant-map.svg'} and .png")
-    return 1 if analysis.problems else 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="otshield", description=(
         "Passive IT/OT network monitoring: decode industrial and IT protocols from captures "
@@ -310,14 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--no-progress", action="store_true", help="no progress bar")
     d.set_defaults(func=_cmd_decode)
 
-    lv = sub.add_parser("live", help="decode traffic from a network interface (needs root or "
-                        "CAP_NET_RAW)")
-    lv.add_argument("interface")
-    lv.add_argument("-f", "--filter", help="BPF capture filter, e.g. 'tcp port 502'")
-    lv.add_argument("-o", "--output", metavar="DIR", help="write JSON-lines events into DIR")
-    lv.add_argument("-c", "--count", type=int, default=0, help="stop after N packets")
-    lv.add_argument("-s", "--seconds", type=float, default=0.0, help="stop after S seconds")
-    lv.set_defaults(func=_cmd_live)
+    from otshield.livewatch import register as register_live
+
+    register_live(sub)
 
     pr = sub.add_parser("protocols", help="list protocol decoders, their depth and ports")
     pr.add_argument("--format", choices=("table", "json"), default="table")
@@ -372,16 +303,22 @@ def build_parser() -> argparse.ArgumentParser:
     from otshield.detect.rules.cli import register as register_rules
     from otshield.policy.cli import register as register_policy
     from otshield.respond.cli import register as register_respond
+    from otshield.sim.cli import register as register_sim
+    from otshield.sim.drill.cli import register as register_drill
+    from otshield.sim.range.cli import register as register_range
 
     for register in (register_analyze, register_rules, register_policy, register_baseline,
-                     register_intel, register_respond):
+                     register_intel, register_respond, register_sim, register_drill,
+                     register_range):
         register(sub)
 
     dm = sub.add_parser("demo", help="build the demo plant capture and run the main job on "
                         "it: decode, inventory, detection, map")
     dm.add_argument("--directory", default="otshield-demo",
                     help="where the capture and events go (default ./otshield-demo)")
-    dm.set_defaults(func=_cmd_demo)
+    from otshield.demo import cmd_demo
+
+    dm.set_defaults(func=cmd_demo)
     return p
 
 
@@ -393,7 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rc: int = args.func(args, out, err)
         return rc
     except OtshieldError as exc:
-        err.print(f"[red]otshield: error:[/] {exc}", highlight=False)
+        err.print(f"[red]otshield: error:[/] {exc}", highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         return 130

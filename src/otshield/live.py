@@ -44,7 +44,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -201,7 +201,8 @@ class LiveCapture:
     """Why the capture ended other than by ``stop()`` (for example the interface vanished)."""
 
     def __init__(self, interface: str, bpf_filter: str | None = None, snaplen: int = 262144,
-                 promiscuous: bool = True, timeout: float = 0.2) -> None:
+                 promiscuous: bool = True, timeout: float = 0.2,
+                 on_idle: Callable[[], None] | None = None) -> None:
         if snaplen <= 0:
             raise ConfigError(f"snaplen must be positive, not {snaplen}")
         if timeout <= 0:
@@ -211,6 +212,9 @@ class LiveCapture:
         self.snaplen = snaplen
         self.promiscuous = promiscuous
         self.timeout = timeout
+        self.on_idle = on_idle
+        """Called (in the iterating thread) whenever ``timeout`` passes without a packet: live
+        detection runs its pending batch there (:meth:`DetectionPipeline.tick`)."""
         self.error = None
         self._lock = threading.Lock()
         self._stopping = False
@@ -301,8 +305,11 @@ class LiveCapture:
         poller.register(self._wake_r, select.POLLIN)
         unpack_ts, unpack_aux = _TIMESPEC.unpack_from, _AUXDATA.unpack_from
         try:
+            on_idle = self.on_idle
             while not self._stopping:
                 if not poller.poll(timeout_ms) or self._stopping:
+                    if on_idle is not None and not self._stopping:
+                        on_idle()
                     continue
                 while True:  # drain what is queued, then wait again
                     try:

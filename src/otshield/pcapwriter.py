@@ -11,11 +11,13 @@ import ipaddress
 import struct
 from collections.abc import Iterable, Sequence
 from types import TracebackType
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 __all__ = [
     "LINKTYPE_ETHERNET",
+    "FrameSink",
     "PcapWriter",
+    "PcapngWriter",
     "TcpConversation",
     "ethernet",
     "ipv4",
@@ -83,6 +85,12 @@ def udp_datagram(src: str, dst: str, sport: int, dport: int, payload: bytes) -> 
     return header[:6] + struct.pack("!H", csum) + payload
 
 
+class FrameSink(Protocol):
+    """Anything frames can be written to: a capture writer, or the simulator's reorder buffer."""
+
+    def write(self, ts: float, frame: bytes, orig_len: int | None = None) -> None: ...
+
+
 class PcapWriter:
     """Classic pcap writer (little-endian, micro- or nanosecond timestamps)."""
 
@@ -103,7 +111,64 @@ class PcapWriter:
         self._fh.write(frame)
         self.count += 1
 
+    def write_batch(self, frames: Sequence[tuple[float, bytes]]) -> None:
+        """Append many frames with one write (how the simulator keeps up a million packets)."""
+        scale = 1_000_000_000 if self._nano else 1_000_000
+        pack = struct.pack
+        parts: list[bytes] = []
+        for ts, frame in frames:
+            sec = int(ts)
+            n = len(frame)
+            parts.append(pack("<IIII", sec, round((ts - sec) * scale), n, n))
+            parts.append(frame)
+        self._fh.write(b"".join(parts))
+        self.count += len(frames)
+
     def __enter__(self) -> PcapWriter:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._fh.flush()
+
+
+class PcapngWriter:
+    """pcapng writer: a section header, one Ethernet interface (microsecond timestamps, the
+    pcapng default), and an enhanced packet block per frame (pcapng draft, sections 4.1-4.3)."""
+
+    def __init__(self, fh: BinaryIO, linktype: int = LINKTYPE_ETHERNET, snaplen: int = 262144,
+                 application: str = "otshield") -> None:
+        self._fh = fh
+        # SHB: byte-order magic, version 1.0, section length unknown (-1), shb_userappl option.
+        app = application.encode()
+        opts = (struct.pack("<HH", 4, len(app)) + app + bytes(-len(app) % 4)
+                + struct.pack("<HH", 0, 0))
+        body = struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1) + opts
+        fh.write(struct.pack("<II", 0x0A0D0D0A, 12 + len(body)) + body
+                 + struct.pack("<I", 12 + len(body)))
+        idb = struct.pack("<HHI", linktype, 0, snaplen)
+        fh.write(struct.pack("<II", 1, 12 + len(idb)) + idb + struct.pack("<I", 12 + len(idb)))
+        self.count = 0
+
+    def _block(self, ts: float, frame: bytes, orig_len: int | None) -> bytes:
+        micros = round(ts * 1_000_000)
+        n = len(frame)
+        total = 32 + n + (-n % 4)
+        return b"".join((struct.pack("<IIIIIII", 6, total, 0, micros >> 32, micros & 0xFFFFFFFF,
+                                     n, n if orig_len is None else orig_len),
+                         frame, bytes(-n % 4), struct.pack("<I", total)))
+
+    def write(self, ts: float, frame: bytes, orig_len: int | None = None) -> None:
+        """Append one frame captured at packet time ``ts`` (epoch seconds)."""
+        self._fh.write(self._block(ts, frame, orig_len))
+        self.count += 1
+
+    def write_batch(self, frames: Sequence[tuple[float, bytes]]) -> None:
+        """Append many frames with one write."""
+        self._fh.write(b"".join(self._block(ts, frame, None) for ts, frame in frames))
+        self.count += len(frames)
+
+    def __enter__(self) -> PcapngWriter:
         return self
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
@@ -117,7 +182,7 @@ class TcpConversation:
     ``send(from_client, payload, segments=...)`` splits the payload into the given segment sizes
     (to exercise reassembly) and acknowledges it from the other side."""
 
-    def __init__(self, writer: PcapWriter, client: tuple[str, int], server: tuple[str, int],
+    def __init__(self, writer: FrameSink, client: tuple[str, int], server: tuple[str, int],
                  client_mac: str = "02:00:00:00:00:01", server_mac: str = "02:00:00:00:00:02",
                  start: float = 1_700_000_000.0, isn: tuple[int, int] = (1000, 5000),
                  vlan: int | None = None) -> None:

@@ -82,7 +82,7 @@ def _cmd_analyze(args: argparse.Namespace, out: Console, err: Console) -> int:
         if writer is not None:
             writer.close()
     for problem in analysis.problems:
-        err.print(f"[yellow]warning:[/] {problem}")
+        err.print(f"[yellow]warning:[/] {problem}", soft_wrap=True)
     if args.format == "json":
         sys.stdout.buffer.write(analysis_json(analysis))
     elif args.format == "markdown":

@@ -16,6 +16,7 @@ others go on.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
@@ -53,7 +54,7 @@ class DetectionPipeline:
     def __init__(self, detectors: list[Detector], *, inventory: InventoryBuilder | None = None,
                  on_event: Callable[[Event], None] | None = None,
                  on_alert: AlertSink | None = None, on_each_alert: AlertSink | None = None,
-                 max_alert_keys: int = 100_000) -> None:
+                 max_alert_keys: int = 100_000, max_delay: float | None = None) -> None:
         self.detectors = list(detectors)
         self.inventory = inventory
         self.on_event = on_event
@@ -62,7 +63,11 @@ class DetectionPipeline:
         """Hears every alert occurrence before merging (evaluation, per-packet scoring)."""
         self.aggregator = AlertAggregator(self._new_alert, max_keys=max_alert_keys)
         self.errors = 0
+        self.max_delay = max_delay
+        """Live sources: the longest a taken event waits for detection, in wall-clock seconds,
+        when :meth:`tick` is called (None: batches end by size and packet time only)."""
         self._batch: list[Event] = []
+        self._waiting_since: float | None = None
         self._observers = [d.observe for d in self.detectors]
         if inventory is not None:
             inventory.emit = self._from_inventory
@@ -113,6 +118,7 @@ class DetectionPipeline:
         pipeline saw roles up to one batch late). Batches are small (``_BATCH`` events or
         ``_BATCH_SECONDS`` of packet time), so alerts stay timely."""
         batch, self._batch = self._batch, []
+        self._waiting_since = None
         inventory = self.inventory
         if inventory is not None:
             for event in batch:
@@ -121,6 +127,27 @@ class DetectionPipeline:
         detect = self._detect
         for event in batch:
             detect(event)
+
+    def tick(self, now: float | None = None) -> None:
+        """Live sources call this now and then (on every packet and when the interface is
+        quiet): a batch that has waited :attr:`max_delay` seconds of wall-clock time is run, so
+        alerts come out promptly when traffic is sparse and no later packet ends the batch.
+
+        The wait is measured from the first tick that saw the batch (``now`` is
+        ``time.monotonic()`` unless given), so nothing is added to the per-event path that
+        offline analysis runs."""
+        if self.max_delay is None or not self._batch:
+            return
+        if now is None:
+            now = time.monotonic()
+        since = self._waiting_since
+        if since is None:
+            self._waiting_since = now
+            if self.max_delay > 0:
+                return
+            since = now
+        if now - since >= self.max_delay:
+            self.flush()
 
     def _detect(self, event: Event) -> None:
         for i, observe in enumerate(self._observers):

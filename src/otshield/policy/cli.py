@@ -122,7 +122,7 @@ def _cmd_propose(args: argparse.Namespace, out: Console, err: Console) -> int:
                               Path(args.site) if args.site else None)
     write_atomically(args.output, proposal.text, out)
     for problem in proposal.problems:
-        err.print(f"[yellow]warning:[/] {escape(problem)}", highlight=False)
+        err.print(f"[yellow]warning:[/] {escape(problem)}", highlight=False, soft_wrap=True)
     where = "" if args.output == "-" else f" to {args.output}"
     err.print(escape(f"wrote a policy{where}: {proposal.zones} zones ({proposal.proposed_zones} "
                      f"proposed), {proposal.conduits} conduits from {proposal.flows:,} flows "

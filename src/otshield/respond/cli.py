@@ -42,7 +42,7 @@ from otshield.respond.incident import Incident
 from otshield.respond.library import find, load_library, propose
 from otshield.respond.runner import Actor, Runner, run_from_json, run_to_json
 
-__all__ = ["read_alerts", "register"]
+__all__ = ["print_incidents", "read_alerts", "register"]
 
 
 def register(sub: Any) -> None:
@@ -193,25 +193,32 @@ def _cmd_incidents(args: argparse.Namespace, out: Console, err: Console) -> int:
                    for i in incidents]
         out.print_json(json.dumps(payload))
         return 0
+    print_incidents(incidents, library, out, alerts=len(alerts))
+    return 0
+
+
+def print_incidents(incidents: list[Incident], library: list[Playbook], out: Console,
+                    alerts: int | None = None) -> None:
+    """Each incident: severity, story, assets, why its alerts were joined, fitting playbooks."""
     if not incidents:
-        out.print(f"{len(alerts)} alerts, no incident.")
-        return 0
-    out.print(f"[bold]{len(incidents)} incident{'s' if len(incidents) != 1 else ''}[/] from "
-              f"{len(alerts)} alerts")
+        out.print(f"{alerts if alerts is not None else 'No'} alerts, no incident.")
+        return
+    out.print(f"[bold]{len(incidents)} incident{'s' if len(incidents) != 1 else ''}[/]"
+              + (f" from {alerts} alerts" if alerts is not None else ""))
     for i in incidents:
         out.print(f"\n[bold]{escape(i.id)}[/]  [{_sev_style(i.severity)}]{i.severity}[/] "
-                  f"(score {i.score:.0f})  {escape(i.title)}")
-        out.print(f"  tactics: {' -> '.join(i.tactics) or '-'}")
-        out.print(f"  techniques: {', '.join(i.techniques) or '-'}")
+                  f"(score {i.score:.0f})  {escape(i.title)}", soft_wrap=True)
+        out.print(f"  tactics: {' -> '.join(i.tactics) or '-'}", soft_wrap=True)
+        out.print(f"  techniques: {', '.join(i.techniques) or '-'}", soft_wrap=True)
         ot = ", ".join(f"{a.name or a.ip} (level {a.level})" for a in i.ot_assets) or "none"
         out.print(f"  attackers: {', '.join(a.name or a.ip for a in i.attackers) or '-'};"
-                  f" OT assets: {escape(ot)}")
+                  f" OT assets: {escape(ot)}", soft_wrap=True)
         for line in i.explanation:
             out.print(f"   - {escape(line)}", soft_wrap=True)
         for prop in propose(i, library):
             out.print(f"  playbook: [bold]{escape(prop.name)}[/] "
-                      f"({', '.join(prop.reasons)}){' [auto-start]' if prop.auto_start else ''}")
-    return 0
+                      f"({', '.join(prop.reasons)}){' [auto-start]' if prop.auto_start else ''}",
+                      soft_wrap=True)
 
 
 def _sev_style(sev: str) -> str:

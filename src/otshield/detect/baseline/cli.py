@@ -119,7 +119,7 @@ def run_baseline(paths: list[Path], baseline: Baseline, mode: str, *, site: Path
     engine = Engine(pipeline, Settings())
     for problem in feed_captures(engine, paths):
         if err is not None:
-            err.print(f"[yellow]warning:[/] {problem}", highlight=False)
+            err.print(f"[yellow]warning:[/] {problem}", highlight=False, soft_wrap=True)
     engine.finish()
     pipeline.finish()
     if pipeline.errors:
