@@ -297,6 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
     mp.set_defaults(func=_cmd_map)
 
     # detection verbs live with their packages (each adds its own sub-parsers)
+    from otshield.console.auth.cli import register as register_users
+    from otshield.console.cli import register as register_serve
     from otshield.detect.baseline.cli import register as register_baseline
     from otshield.detect.cli import register as register_analyze
     from otshield.detect.intel.cli import register as register_intel
@@ -309,7 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for register in (register_analyze, register_rules, register_policy, register_baseline,
                      register_intel, register_respond, register_sim, register_drill,
-                     register_range):
+                     register_range, register_serve, register_users):
         register(sub)
 
     dm = sub.add_parser("demo", help="build the demo plant capture and run the main job on "

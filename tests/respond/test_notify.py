@@ -107,6 +107,12 @@ class SyslogReceiver:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 
+    def wait(self, count: int, timeout: float = 10.0) -> None:
+        """TCP hands the frames over before the server thread has read them: wait for them."""
+        deadline = time.monotonic() + timeout
+        while len(self.frames) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
@@ -144,6 +150,8 @@ def _down_then_up(outbox: Outbox, cfg: NotifyConfig, ids: list[str],
         assert sorted(second.sent) == sorted(ids) and second.failed == {}
         assert deliver_due(reopened, send, now=t0 + 5000).sent == []
         assert reopened.status() == {"pending": 0, "sent": len(ids), "dead": 0}
+        if hasattr(receiver, "wait"):
+            receiver.wait(len(ids))
         return receiver
 
 

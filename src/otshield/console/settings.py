@@ -25,3 +25,8 @@ class ConsoleSettings(msgspec.Struct, kw_only=True):
     """The site file (zones, conduits) the console shows and checks traffic against."""
     rules_dir: Path | None = None
     """Extra rule files beside the built-in pack."""
+    notify_file: Path | None = None
+    """``notify.yaml``: where playbook notifications go (e-mail, webhook, syslog); without it
+    they stay queued in the outbox (issue #8, :mod:`otshield.respond.notify`)."""
+    playbooks_dir: Path | None = None
+    """A folder of site playbooks (CACAO JSON or authored YAML) beside the built-in library."""

@@ -25,6 +25,7 @@ it (:func:`score_incident`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 from collections.abc import Iterable
@@ -48,7 +49,10 @@ def alert_id(alert: Alert) -> str:
     return f"{alert.rule_id}|{src}|{dst}|{alert.first_seen or alert.ts}"
 
 
+@functools.lru_cache(maxsize=65536)
 def _joinable(ip: str) -> bool:
+    # cached: every alert asks it about every incident in the window, and parsing the
+    # address dominated correlation time
     try:
         addr = ipaddress.ip_address(ip)
     except ValueError:
@@ -110,6 +114,9 @@ class Correlator:
         self.attack = attack or load_attack_table()
         self.min_severity = min_severity
         self._open: list[_Open] = []
+        self._live: list[_Open] = []
+        """The incidents an alert may still join: last alert within the window of the newest
+        alert fed (alerts come in time order, so an incident past it stays past it)."""
 
     def incidents(self) -> list[Incident]:
         return [o.incident for o in self._open]
@@ -145,12 +152,15 @@ class Correlator:
     def add(self, alert: Alert) -> Incident | None:
         """Correlate one alert; the incident it is now part of (None: below the floor and
         joining nothing)."""
-        fits = [(o, why) for o in self._open if (why := self._why(o, alert)) is not None]
+        ts = alert.first_seen or alert.ts
+        self._live = [o for o in self._live if ts - o.incident.last_seen <= self.window]
+        fits = [(o, why) for o in self._live if (why := self._why(o, alert)) is not None]
         if not fits:
             if severity_rank(alert.severity) < severity_rank(self.min_severity):
                 return None
             o = self._new(alert)
             self._open.append(o)
+            self._live.append(o)
         else:
             o, why = fits[0]
             o.incident.explanation.append(f"{alert.title} [{alert.rule_id}] joined because "
@@ -195,6 +205,7 @@ class Correlator:
             into.worst = other.worst
         into.last_tactic_rank = max(into.last_tactic_rank, other.last_tactic_rank)
         self._open.remove(other)
+        self._live.remove(other)
         self._refresh(into)
 
     def _absorb(self, o: _Open, alert: Alert) -> None:

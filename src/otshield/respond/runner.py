@@ -214,6 +214,8 @@ class Runner:
         step, st = self._active(step_id, actor)
         if not st.needs_approval:
             raise RunError(f"{step.name!r} needs no OT approval")
+        if st.approved_at is not None:
+            raise RunError(f"{step.name!r} was already approved by {st.approved_by}")
         if not allowed(actor.role, Permission.PLAYBOOKS_APPROVE_OT):
             raise RunError(f"{actor.label} may not approve OT actions: an OT engineer must "
                            f"approve {step.name!r}")
@@ -304,6 +306,11 @@ class Runner:
         if st.status != "active":
             raise RunError(f"{step.name!r} is {st.status}, not active")
         return step, st
+
+    def resolve(self, ref: str) -> Step:
+        """The step ``ref`` names (id, name, or number among the active steps); RunError if
+        none."""
+        return self._resolve(ref)
 
     def _resolve(self, ref: str) -> Step:
         """A step by id, by name, or by the 1-based number of the active steps' list."""

@@ -1,140 +1,133 @@
 """The inventory in the database: one row per asset, conduit, zone, override and analysed
 capture. Each row keeps the full record (JSON, the same encoding as the CLI output) plus the
-columns people filter on (level, zone, vendor, roles), indexed.
+columns people filter on (level, zone, vendor, roles, addresses), indexed.
 
 A save replaces the inventory in one transaction: a reader sees the old inventory or the new
-one, never a mix, and a crash during the save leaves the old one.
+one, never a mix, and a crash during the save leaves the old one. The schema comes from the
+migrations (:func:`otshield.store.migrate.migrate`), run before the first read or write.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import msgspec
-from sqlalchemy import Engine, Float, Integer, String, Text, delete, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
-from otshield.errors import ConfigError
 from otshield.inventory.model import AssetRecord, ConduitRecord, InventorySnapshot, ZoneRecord
+from otshield.store.db import describe_db_error
+from otshield.store.errors import StoreError
+from otshield.store.migrate import INVENTORY_FORMAT
+from otshield.store.models import (
+    AssetRoleRow,
+    AssetRow,
+    CaptureRow,
+    ConduitRow,
+    OverrideRow,
+    ZoneRow,
+)
 
-__all__ = ["SCHEMA_VERSION", "load_inventory", "save_inventory"]
+__all__ = ["SCHEMA_VERSION", "asset_row", "load_inventory", "read_inventory",
+           "save_inventory", "write_inventory"]
 
-SCHEMA_VERSION = 1
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-class Meta(Base):
-    __tablename__ = "meta"
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
-
-
-class AssetRow(Base):
-    __tablename__ = "assets"
-    id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    name: Mapped[str] = mapped_column(String(256), index=True)
-    purdue_level: Mapped[int | None] = mapped_column(Integer, index=True)
-    zone: Mapped[str] = mapped_column(String(256), index=True)
-    vendor: Mapped[str] = mapped_column(String(256), index=True)
-    product: Mapped[str] = mapped_column(String(256))
-    version: Mapped[str] = mapped_column(String(128))
-    roles: Mapped[str] = mapped_column(String(512))
-    """Space-separated role names, for ``LIKE`` filters."""
-    last_seen: Mapped[float] = mapped_column(Float, index=True)
-    record: Mapped[str] = mapped_column(Text)
-
-
-class ConduitRow(Base):
-    __tablename__ = "conduits"
-    client: Mapped[str] = mapped_column(String(128), primary_key=True)
-    server: Mapped[str] = mapped_column(String(128), primary_key=True)
-    protocol: Mapped[str] = mapped_column(String(64), primary_key=True)
-    packets: Mapped[int] = mapped_column(Integer)
-    record: Mapped[str] = mapped_column(Text)
-
-
-class ZoneRow(Base):
-    __tablename__ = "zones"
-    name: Mapped[str] = mapped_column(String(256), primary_key=True)
-    record: Mapped[str] = mapped_column(Text)
-
-
-class OverrideRow(Base):
-    __tablename__ = "asset_overrides"
-    asset: Mapped[str] = mapped_column(String(128), primary_key=True)
-    field: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
-
-
-class CaptureRow(Base):
-    __tablename__ = "captures"
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
-    path: Mapped[str] = mapped_column(Text)
-
+SCHEMA_VERSION = INVENTORY_FORMAT
 
 _enc = msgspec.json.Encoder()
+_TRUE = frozenset({"true", "yes", "1", "on"})
 
 
-def _check_version(session: Session, target: str) -> None:
-    row = session.get(Meta, "schema_version")
-    if row is None:
-        session.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
-    elif row.value != str(SCHEMA_VERSION):
-        raise ConfigError(f"{target}: database schema version {row.value}, this otshield "
-                          f"reads version {SCHEMA_VERSION}")
+def _name(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+def asset_row(a: AssetRecord, overrides: dict[str, dict[str, str]]) -> AssetRow:
+    """The row for ``a``: the record plus its filter columns."""
+    return AssetRow(
+        id=a.id, name=a.name, purdue_level=a.purdue_level, zone=a.zone, vendor=a.vendor,
+        product=a.product, version=a.version, roles=" ".join(r.role for r in a.roles),
+        last_seen=a.last_seen, first_seen=a.first_seen, ips=" ".join(a.ips),
+        macs=" ".join(a.macs), record=_enc.encode(a).decode(),
+        safety=str(overrides.get(a.id, {}).get("safety", "")).lower() in _TRUE)
+
+
+def _role_rows(assets: Iterable[AssetRecord]) -> list[AssetRoleRow]:
+    return [AssetRoleRow(asset_id=a.id, role=role)
+            for a in assets for role in sorted({r.role for r in a.roles})]
+
+
+def write_inventory(session: Session, snap: InventorySnapshot) -> None:
+    """Replace the stored inventory with ``snap`` inside ``session``'s transaction."""
+    for table in (AssetRoleRow, AssetRow, ConduitRow, ZoneRow, OverrideRow, CaptureRow):
+        session.execute(delete(table))
+    session.add_all(asset_row(a, snap.overrides) for a in snap.assets)
+    session.flush()  # the assets exist before the role rows referring to them
+    session.add_all(_role_rows(snap.assets))
+    session.add_all(ConduitRow(client=c.client, server=c.server, protocol=c.protocol,
+                               packets=c.packets, record=_enc.encode(c).decode())
+                    for c in snap.conduits)
+    session.add_all(ZoneRow(name=z.name, record=_enc.encode(z).decode()) for z in snap.zones)
+    session.add_all(OverrideRow(asset=asset, field=field, value=value)
+                    for asset, fields in snap.overrides.items()
+                    for field, value in fields.items())
+    session.add_all(CaptureRow(seq=i, path=p) for i, p in enumerate(snap.captures))
+
+
+def read_inventory(session: Session) -> InventorySnapshot | None:
+    """The stored inventory (None when nothing was ever saved). Raises ``msgspec``'s
+    ``DecodeError``/``ValidationError`` on a damaged record (callers name the database)."""
+    assets = [msgspec.json.decode(r, type=AssetRecord)
+              for r in session.scalars(select(AssetRow.record).order_by(AssetRow.id))]
+    conduits = [msgspec.json.decode(r, type=ConduitRecord)
+                for r in session.scalars(select(ConduitRow.record))]
+    zones = [msgspec.json.decode(r, type=ZoneRecord)
+             for r in session.scalars(select(ZoneRow.record))]
+    overrides: dict[str, dict[str, str]] = {}
+    for o in session.scalars(select(OverrideRow)):
+        overrides.setdefault(o.asset, {})[o.field] = o.value
+    captures = list(session.scalars(select(CaptureRow.path).order_by(CaptureRow.seq)))
+    if not (assets or conduits or zones or overrides or captures):
+        return None
+    return InventorySnapshot(assets=assets, conduits=conduits, zones=zones,
+                             overrides=overrides, captures=captures)
 
 
 def save_inventory(snap: InventorySnapshot, engine: Engine) -> None:
     """Replace the stored inventory with ``snap`` (one transaction)."""
-    target = str(engine.url)
+    from otshield.store.migrate import migrate
+
+    target = _name(engine)
     try:
-        Base.metadata.create_all(engine)
+        migrate(engine, target)
         with Session(engine) as session, session.begin():
-            _check_version(session, target)
-            for table in (AssetRow, ConduitRow, ZoneRow, OverrideRow, CaptureRow):
-                session.execute(delete(table))
-            session.add_all(AssetRow(
-                id=a.id, name=a.name, purdue_level=a.purdue_level, zone=a.zone,
-                vendor=a.vendor, product=a.product, version=a.version,
-                roles=" ".join(r.role for r in a.roles), last_seen=a.last_seen,
-                record=_enc.encode(a).decode()) for a in snap.assets)
-            session.add_all(ConduitRow(client=c.client, server=c.server, protocol=c.protocol,
-                                       packets=c.packets, record=_enc.encode(c).decode())
-                            for c in snap.conduits)
-            session.add_all(ZoneRow(name=z.name, record=_enc.encode(z).decode())
-                            for z in snap.zones)
-            session.add_all(OverrideRow(asset=asset, field=field, value=value)
-                            for asset, fields in snap.overrides.items()
-                            for field, value in fields.items())
-            session.add_all(CaptureRow(seq=i, path=p) for i, p in enumerate(snap.captures))
+            write_inventory(session, snap)
+    except StoreError as exc:
+        raise StoreError(f"{target}: cannot save the inventory: {_strip(exc, target)}") from None
     except SQLAlchemyError as exc:
-        raise ConfigError(f"{target}: cannot save the inventory: {exc}") from None
+        raise StoreError(f"{target}: cannot save the inventory: "
+                         f"{describe_db_error(exc)}") from None
 
 
 def load_inventory(engine: Engine) -> InventorySnapshot | None:
     """The stored inventory, None if the database holds none yet."""
-    target = str(engine.url)
+    from otshield.store.migrate import migrate
+
+    target = _name(engine)
     try:
-        Base.metadata.create_all(engine)
+        migrate(engine, target)
         with Session(engine) as session:
-            if session.get(Meta, "schema_version") is None:
-                return None
-            _check_version(session, target)
-            assets = [msgspec.json.decode(r, type=AssetRecord)
-                      for r in session.scalars(select(AssetRow.record).order_by(AssetRow.id))]
-            conduits = [msgspec.json.decode(r, type=ConduitRecord)
-                        for r in session.scalars(select(ConduitRow.record))]
-            zones = [msgspec.json.decode(r, type=ZoneRecord)
-                     for r in session.scalars(select(ZoneRow.record))]
-            overrides: dict[str, dict[str, str]] = {}
-            for o in session.scalars(select(OverrideRow)):
-                overrides.setdefault(o.asset, {})[o.field] = o.value
-            captures = list(session.scalars(select(CaptureRow.path).order_by(CaptureRow.seq)))
+            return read_inventory(session)
+    except StoreError as exc:
+        raise StoreError(f"{target}: cannot read the inventory: {_strip(exc, target)}") from None
     except SQLAlchemyError as exc:
-        raise ConfigError(f"{target}: cannot read the inventory: {exc}") from None
-    except msgspec.DecodeError as exc:
-        raise ConfigError(f"{target}: a stored inventory record is damaged ({exc})") from None
-    return InventorySnapshot(assets=assets, conduits=conduits, zones=zones,
-                             overrides=overrides, captures=captures)
+        raise StoreError(f"{target}: cannot read the inventory: "
+                         f"{describe_db_error(exc)}") from None
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise StoreError(f"{target}: a stored inventory record is damaged ({exc})") from None
+
+
+def _strip(exc: StoreError, target: str) -> str:
+    """The message of ``exc`` without its leading ``<target>: ``."""
+    text = str(exc)
+    return text[len(target) + 2:] if text.startswith(f"{target}: ") else text
