@@ -9,11 +9,6 @@ Skips with the reason when chromium or Playwright is absent; never downloads a b
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,59 +16,22 @@ from typing import Any
 import pyotp
 import pytest
 
-from console.consolekit import ConsoleKit, KitUser
+from console.browserkit import (
+    TIMEOUT_MS,
+    VIEWPORT,
+    Camera,
+    Server,
+    launch,
+    require_browser,
+    sign_in,
+)
+from console.consolekit import ConsoleKit
 from console.webkit import plant_analysis, seed_store
 from otshield.console.permissions import Role
 from otshield.demo import write_demo_capture
 from otshield.detect.testplant import write_site
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-playwright_api = pytest.importorskip("playwright.sync_api",
-                                     reason="Playwright (python) is not installed")
-uvicorn = pytest.importorskip("uvicorn")
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason="chromium is not installed (apt-get install chromium)")
-
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-               "--no-first-run", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync"]
-VIEWPORT = {"width": 1440, "height": 900}
-TIMEOUT_MS = 20_000
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class _Server:
-    """uvicorn serving the kit's app in a thread (the kit already runs the app's lifespan, so
-    the job worker exists once)."""
-
-    def __init__(self, kit: ConsoleKit) -> None:
-        self.port = _free_port()
-        config = uvicorn.Config(kit.app, host="127.0.0.1", port=self.port, lifespan="off",
-                                log_level="warning", access_log=False)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> _Server:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+playwright_api = require_browser()
 
 
 @pytest.fixture(scope="module")
@@ -82,59 +40,19 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ConsoleK
     site = write_site(folder / "site.yaml")
     with ConsoleKit.build(folder, site_file=site) as kit:
         seed_store(kit.store, hostile=False)
-        with _Server(kit) as server:
+        with Server(kit) as server:
             yield kit, server.url
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-class _Camera:
-    """Screenshots into the test's folder and, when asked, the review folder."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        extra = os.environ.get("OTSHIELD_SCREENS_DIR")
-        self.review = Path(extra) if extra else None
-
-    def __call__(self, page: Any, name: str) -> Path:
-        path = self.folder / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
-        if self.review is not None:
-            self.review.mkdir(parents=True, exist_ok=True)
-            shutil.copy(path, self.review / path.name)
-        return path
-
-
-def _sign_in(kit: ConsoleKit, page: Any, base: str, user: KitUser, camera: _Camera | None,
-             target: str = "/") -> None:
-    page.goto(f"{base}{target}")
-    page.wait_for_url("**/login**")
-    if camera is not None:
-        camera(page, "01-login")
-    page.fill("#username", user.username)
-    page.fill("#password", user.password)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/mfa**")
-    if camera is not None:
-        camera(page, "02-mfa")
-    kit.forget_totp_step(user)
-    page.fill("#code", user.code())
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}{target}")
+    yield from launch(playwright_api)
 
 
 def test_engineer_signs_in_browses_triages_and_uploads(
         console: tuple[ConsoleKit, str], browser: Any, tmp_path: Path) -> None:
     kit, base = console
-    camera = _Camera(tmp_path)
+    camera = Camera(tmp_path)
     context = browser.new_context(viewport=VIEWPORT)
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
@@ -144,7 +62,7 @@ def test_engineer_signs_in_browses_triages_and_uploads(
     page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
 
     # Sign in: password, then the TOTP code; lands on the overview.
-    _sign_in(kit, page, base, kit.users[Role.OT_ENGINEER], camera)
+    sign_in(kit, page, base, kit.users[Role.OT_ENGINEER], camera=camera)
     assert page.locator("#tile-assets").inner_text().strip() == "17"
     assert page.locator(".chart svg rect").count() > 0
     camera(page, "03-overview")
@@ -238,11 +156,11 @@ def test_engineer_signs_in_browses_triages_and_uploads(
 def test_admin_pages_and_first_sign_in(console: tuple[ConsoleKit, str], browser: Any,
                                        tmp_path: Path) -> None:
     kit, base = console
-    camera = _Camera(tmp_path)
+    camera = Camera(tmp_path)
     context = browser.new_context(viewport=VIEWPORT)
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
-    _sign_in(kit, page, base, kit.users[Role.ADMIN], None, "/admin/users")
+    sign_in(kit, page, base, kit.users[Role.ADMIN], "/admin/users")
     camera(page, "17-admin-users")
     page.goto(f"{base}/admin/audit")
     assert page.locator("#audit tbody tr").count() > 0

@@ -13,97 +13,33 @@ Skips with the reason when chromium or Playwright is absent; never downloads a b
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from console.consolekit import ConsoleKit, KitUser
+from console.browserkit import (
+    TIMEOUT_MS,
+    VIEWPORT,
+    Camera,
+    Server,
+    launch,
+    require_browser,
+    sign_in,
+)
+from console.consolekit import ConsoleKit
 from console.respondkit import attack, respond_kit
 from otshield.console.permissions import Role
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-playwright_api = pytest.importorskip("playwright.sync_api",
-                                     reason="Playwright (python) is not installed")
-uvicorn = pytest.importorskip("uvicorn")
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason="chromium is not installed (apt-get install chromium)")
-
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-               "--no-first-run", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync"]
-VIEWPORT = {"width": 1440, "height": 900}
-TIMEOUT_MS = 20_000
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class _Server:
-    """uvicorn serving the kit's app in a thread (the kit runs the app's lifespan itself)."""
-
-    def __init__(self, kit: ConsoleKit) -> None:
-        self.port = _free_port()
-        config = uvicorn.Config(kit.app, host="127.0.0.1", port=self.port, lifespan="off",
-                                log_level="warning", access_log=False)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.05)
-        return f"http://127.0.0.1:{self.port}"
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+playwright_api = require_browser()
 
 
 @pytest.fixture(scope="module")
 def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ConsoleKit, str]]:
     with respond_kit(tmp_path_factory.mktemp("browser-respond")) as kit, \
-            _Server(kit) as url:
-        yield kit, url
-
-
-def _camera(folder: Path) -> Any:
-    review = os.environ.get("OTSHIELD_SCREENS_DIR")
-
-    def shoot(page: Any, name: str) -> None:
-        path = folder / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
-        if review:
-            Path(review).mkdir(parents=True, exist_ok=True)
-            shutil.copy(path, Path(review) / path.name)
-
-    return shoot
-
-
-def _sign_in(kit: ConsoleKit, page: Any, base: str, user: KitUser, target: str) -> None:
-    page.goto(f"{base}{target}")
-    page.wait_for_url("**/login**")
-    page.fill("#username", user.username)
-    page.fill("#password", user.password)
-    page.click("button[type=submit]")
-    if user.totp_secret is not None:
-        page.wait_for_url("**/mfa**")
-        kit.forget_totp_step(user)
-        page.fill("#code", user.code())
-        page.click("button[type=submit]")
-    page.wait_for_url(f"{base}{target}")
+            Server(kit) as server:
+        yield kit, server.url
 
 
 def _watch(page: Any) -> list[str]:
@@ -118,83 +54,79 @@ def _watch(page: Any) -> list[str]:
 def test_analyst_works_the_incident_and_an_ot_engineer_approves(
         console: tuple[ConsoleKit, str], tmp_path: Path) -> None:
     kit, base = console
-    shoot = _camera(tmp_path)
+    shoot = Camera(tmp_path)
     expect = playwright_api.expect
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
-        try:
-            # -- the analyst: incident, playbook, checklist --------------------------------
-            context = browser.new_context(viewport=VIEWPORT)
-            context.set_default_timeout(TIMEOUT_MS)
-            page = context.new_page()
-            errors = _watch(page)
-            _sign_in(kit, page, base, kit.users[Role.ANALYST], "/incidents")
-            expect(page.locator("#incident-table tbody tr")).to_have_count(1)
-            shoot(page, "r01-incidents")
-            page.click("#incident-table a.row-link")
-            page.wait_for_url("**/incidents/*")
-            assert "joined because" in page.locator("#why").inner_text()
-            assert "impair process control" in page.locator("#tactics").inner_text().lower()
-            assert attack().stopped_plc in page.locator("#assets").inner_text()
-            shoot(page, "r02-incident")
-            page.locator("#proposals button.start-playbook").first.click()
-            page.wait_for_url("**/runs/run-*")
-            run_url = page.url
-            shoot(page, "r03-run-started")
+    for browser in launch(playwright_api):
+        # -- the analyst: incident, playbook, checklist --------------------------------
+        context = browser.new_context(viewport=VIEWPORT)
+        context.set_default_timeout(TIMEOUT_MS)
+        page = context.new_page()
+        errors = _watch(page)
+        sign_in(kit, page, base, kit.users[Role.ANALYST], "/incidents")
+        expect(page.locator("#incident-table tbody tr")).to_have_count(1)
+        shoot(page, "r01-incidents")
+        page.click("#incident-table a.row-link")
+        page.wait_for_url("**/incidents/*")
+        assert "joined because" in page.locator("#why").inner_text()
+        assert "impair process control" in page.locator("#tactics").inner_text().lower()
+        assert attack().stopped_plc in page.locator("#assets").inner_text()
+        shoot(page, "r02-incident")
+        page.locator("#proposals button.start-playbook").first.click()
+        page.wait_for_url("**/runs/run-*")
+        run_url = page.url
+        shoot(page, "r03-run-started")
 
-            first = page.locator(".step.active").filter(
-                has_text="Confirm the infection and scope it")
-            boxes = first.locator("button.tick")
-            left = boxes.count()
-            assert left == 4
-            while left:
-                boxes.first.click()
-                left -= 1
-                expect(boxes).to_have_count(left)
-            page.locator(".step.active").filter(
-                has_text="Confirm the infection and scope it").locator("button.complete").click()
-            gated = page.locator(".step.active").filter(
-                has_text="Close the IT-to-OT conduits that the attack used")
-            expect(gated.locator(".gate-waiting")).to_contain_text("Waits for OT approval")
-            assert gated.locator("button.approve").count() == 0
-            assert gated.locator("button.complete").is_disabled()
-            shoot(page, "r04-waits-for-ot-approval")
-            assert not errors, errors
-            context.close()
+        first = page.locator(".step.active").filter(
+            has_text="Confirm the infection and scope it")
+        boxes = first.locator("button.tick")
+        left = boxes.count()
+        assert left == 4
+        while left:
+            boxes.first.click()
+            left -= 1
+            expect(boxes).to_have_count(left)
+        page.locator(".step.active").filter(
+            has_text="Confirm the infection and scope it").locator("button.complete").click()
+        gated = page.locator(".step.active").filter(
+            has_text="Close the IT-to-OT conduits that the attack used")
+        expect(gated.locator(".gate-waiting")).to_contain_text("Waits for OT approval")
+        assert gated.locator("button.approve").count() == 0
+        assert gated.locator("button.complete").is_disabled()
+        shoot(page, "r04-waits-for-ot-approval")
+        assert not errors, errors
+        context.close()
 
-            # -- the OT engineer approves ------------------------------------------------------
-            context = browser.new_context(viewport=VIEWPORT)
-            context.set_default_timeout(TIMEOUT_MS)
-            page = context.new_page()
-            errors = _watch(page)
-            target = run_url.removeprefix(base)
-            _sign_in(kit, page, base, kit.users[Role.OT_ENGINEER], target)
-            gated = page.locator(".step.active").filter(
-                has_text="Close the IT-to-OT conduits that the attack used")
-            gated.locator("input[name=reason]").fill("checked with the shift supervisor")
-            gated.locator("button.approve").click()
-            approved = page.locator(".step.active").filter(
-                has_text="Close the IT-to-OT conduits that the attack used").locator(
-                ".gate.approved")
-            expect(approved).to_contain_text("Approved by kit-ot-engineer")
-            timeline = page.locator("#run-timeline")
-            expect(timeline).to_contain_text("OT approval")
-            expect(timeline).to_contain_text("checked with the shift supervisor")
-            assert "kit-ot-engineer (ot_engineer)" in timeline.inner_text()
-            shoot(page, "r05-approved")
+        # -- the OT engineer approves ------------------------------------------------------
+        context = browser.new_context(viewport=VIEWPORT)
+        context.set_default_timeout(TIMEOUT_MS)
+        page = context.new_page()
+        errors = _watch(page)
+        target = run_url.removeprefix(base)
+        sign_in(kit, page, base, kit.users[Role.OT_ENGINEER], target)
+        gated = page.locator(".step.active").filter(
+            has_text="Close the IT-to-OT conduits that the attack used")
+        gated.locator("input[name=reason]").fill("checked with the shift supervisor")
+        gated.locator("button.approve").click()
+        approved = page.locator(".step.active").filter(
+            has_text="Close the IT-to-OT conduits that the attack used").locator(
+            ".gate.approved")
+        expect(approved).to_contain_text("Approved by kit-ot-engineer")
+        timeline = page.locator("#run-timeline")
+        expect(timeline).to_contain_text("OT approval")
+        expect(timeline).to_contain_text("checked with the shift supervisor")
+        assert "kit-ot-engineer (ot_engineer)" in timeline.inner_text()
+        shoot(page, "r05-approved")
 
-            # the playbook library and a case for the record
-            page.goto(f"{base}/playbooks")
-            expect(page.locator("#playbook-table tbody tr")).to_have_count(6)
-            shoot(page, "r06-playbooks")
-            page.goto(f"{base}/incidents")
-            page.click("#incident-table a.row-link")
-            page.click("#open-case")
-            page.wait_for_url("**/cases/CASE-*")
-            page.click("#extract")
-            expect(page.locator("#case-flash")).to_contain_text("Evidence extracted")
-            shoot(page, "r07-case")
-            assert not errors, errors
-            context.close()
-        finally:
-            browser.close()
+        # the playbook library and a case for the record
+        page.goto(f"{base}/playbooks")
+        expect(page.locator("#playbook-table tbody tr")).to_have_count(6)
+        shoot(page, "r06-playbooks")
+        page.goto(f"{base}/incidents")
+        page.click("#incident-table a.row-link")
+        page.click("#open-case")
+        page.wait_for_url("**/cases/CASE-*")
+        page.click("#extract")
+        expect(page.locator("#case-flash")).to_contain_text("Evidence extracted")
+        shoot(page, "r07-case")
+        assert not errors, errors
+        context.close()

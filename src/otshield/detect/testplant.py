@@ -41,11 +41,10 @@ import random
 import struct
 from pathlib import Path
 
-import msgspec
-
 from otshield.demo import cotp_dt, dnp3, dns_answer, dns_query, modbus, s7, tls_client_hello, tpkt
 from otshield.demo_grid import Iec104Link, apci_u, asdu, ioa
 from otshield.pcapwriter import PcapWriter, TcpConversation, ethernet, ipv4, udp_datagram
+from otshield.sim.scenario import GroundTruth
 
 __all__ = [
     "HOSTS",
@@ -165,26 +164,6 @@ defaults:
   unknown_zone: alert
 """
 """The conduits of the plant (the format of :mod:`otshield.policy`)."""
-
-
-class GroundTruth(msgspec.Struct, frozen=True, kw_only=True):
-    """One attack stage of the capture, as a fitting alert must report it."""
-
-    stage: str
-    first_frame: int
-    """First packet of the stage (1-based)."""
-    last_frame: int
-    ts: float
-    """Packet time of the first packet."""
-    src: str
-    """The attacker's address."""
-    dst: str
-    """The target's address (the first one when the stage touches several)."""
-    techniques: tuple[str, ...]
-    """ATT&CK for ICS techniques any of which makes an alert fitting."""
-    rule: str
-    """The rule (or rule family prefix) expected to catch it; informative."""
-    description: str
 
 
 STAGES: tuple[tuple[str, str], ...] = (
