@@ -87,7 +87,8 @@ def register(sub: Any) -> None:
     s.add_argument("--slack", type=float, metavar="S",
                    help="score again with this slack (0 to 300 s)")
     s.add_argument("--console", metavar="DB",
-                   help="console database: import who acknowledged the drill's alerts, when")
+                   help="console database: import who acknowledged the drill's alerts, when, "
+                        "and the playbook runs worked on the drill's incidents")
     s.set_defaults(func=_cmd_score)
 
     a = verbs.add_parser("act", help="record a participant's action in a drill record")
@@ -146,12 +147,13 @@ def print_participants(record: DrillRecord, out: Console) -> None:
         return
     table = Table(title="Participants")
     for col in ("participant", "role", "stages acknowledged", "time to ack (mean)",
-                "time to ack (max)", "response steps", "tabletop"):
+                "time to ack (max)", "response steps", "first playbook action", "tabletop"):
         table.add_column(col)
     for p in people:
         table.add_row(p.name, p.role or "-", f"{p.acknowledged}/{p.stages}",
                       seconds(p.mean_time_to_ack), seconds(p.max_time_to_ack),
                       f"{len(p.steps_done)}/{p.steps_total}",
+                      seconds(p.first_playbook_action),
                       f"{p.tabletop_points}/{p.tabletop_max}" if p.tabletop_max else "-")
     out.print(table)
 
@@ -241,11 +243,19 @@ def _cmd_score(args: argparse.Namespace, out: Console, err: Console) -> int:
                           "alert occurrences for that)")
     score = rescore(record, args.slack)
     if args.console:
-        from otshield.sim.drill.console import import_acknowledgements
+        from otshield.sim.drill.console import import_acknowledgements, import_playbook_runs
 
         n = import_acknowledgements(args.console, record)
         out.print(f"{n} acknowledgement(s) of the drill's alerts imported from "
                   f"{args.console}", highlight=False)
+        runs = import_playbook_runs(args.console, record)
+        if runs:
+            out.print(f"{runs} playbook run(s) of the drill's incidents imported: the response "
+                      f"steps are their {len(record.checklist)} action step(s)",
+                      highlight=False)
+        else:
+            out.print("no playbook run on the drill's incidents: the built-in response "
+                      "checklist stays", highlight=False)
     print_score(score, out, f"Drill {record.scenario} ({record.mode}, seed {record.seed})")
     print_participants(record, out)
     _save_and_report(record, path)

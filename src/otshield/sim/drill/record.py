@@ -39,6 +39,7 @@ __all__ = [
     "Action",
     "DrillRecord",
     "Participant",
+    "PlaybookRunRef",
     "ResponseStep",
     "load_record",
     "rescore",
@@ -49,9 +50,11 @@ FORMAT = "otshield-drill"
 VERSION = 1
 """Bumped when a field changes meaning; a newer file is refused rather than misread."""
 
-ACTION_KINDS = ("ack", "step", "note")
-"""What a participant's action is: acknowledging an alert, completing a response step, a note
-(tabletop decisions are kept whole in :class:`TabletopResult`)."""
+ACTION_KINDS = ("ack", "step", "note", "playbook")
+"""What a participant's action is: acknowledging an alert, completing a response step (for a
+playbook step: completing it or answering its decision), a note, other work on a console
+playbook run (``detail`` starts with the run timeline's kind: started, acknowledged, ticked,
+approved, failed, note). Tabletop decisions are kept whole in :class:`TabletopResult`."""
 
 Mode = Literal["offline", "live"]
 
@@ -73,7 +76,8 @@ class Action(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     step: str = ""
     detail: str = ""
     source: str = ""
-    """Where the action came from: ``console`` (imported), ``cli``, ``tabletop``."""
+    """Where the action came from: ``console`` (imported acknowledgement), ``playbook``
+    (imported from a console playbook run), ``cli``, ``tabletop``."""
 
 
 class ResponseStep(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -98,8 +102,22 @@ DEFAULT_CHECKLIST: tuple[ResponseStep, ...] = (
                  role="ot"),
     ResponseStep(id="lessons", title="Record lessons learnt", role="management"),
 )
-"""The response checklist a drill starts with (issue #8's playbooks will give per-scenario
-ones); progress per participant is the share of these steps they completed."""
+"""The response checklist a drill starts with; ``drill score --console`` replaces it with the
+action steps of the console playbook run(s) worked on the drill's incident when there are any.
+Progress per participant is the share of these steps they completed."""
+
+
+class PlaybookRunRef(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A console playbook run imported into the drill (its steps became the checklist)."""
+
+    id: str
+    playbook_id: str
+    playbook_name: str
+    incident_id: int
+    status: str
+    """running, completed, aborted (when imported)."""
+    started_at: float
+    started_by: str = ""
 
 
 class DrillRecord(msgspec.Struct, kw_only=True, omit_defaults=False):
@@ -126,6 +144,8 @@ class DrillRecord(msgspec.Struct, kw_only=True, omit_defaults=False):
     actions: list[Action] = msgspec.field(default_factory=list)
     checklist: list[ResponseStep] = msgspec.field(
         default_factory=lambda: list(DEFAULT_CHECKLIST))
+    runs: list[PlaybookRunRef] = msgspec.field(default_factory=list)
+    """The console playbook runs the checklist came from (empty: the built-in checklist)."""
     tabletop: list[TabletopResult] = msgspec.field(default_factory=list)
     slack: float = DEFAULT_SLACK
     score: DrillScore | None = None

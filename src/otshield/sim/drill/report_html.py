@@ -1,6 +1,7 @@
 """The after-action report as one self-contained HTML page (no scripts, no external resources):
 summary figures, the stage table, a timeline chart drawn here as inline SVG, participants,
-tabletop scores, lessons and the drill's details.
+the console playbook runs (progress per participant, decisions, approvals), tabletop scores,
+lessons and the drill's details.
 
 Rendered with Jinja2 and autoescaping on, so names from a capture or a record (an attacker can
 choose a hostname or a rule message) are text, never markup. The chart has one lane per attack
@@ -15,6 +16,7 @@ import math
 import jinja2
 
 from otshield.sim.drill.lessons import RuleInfo
+from otshield.sim.drill.participants import playbook_tables
 from otshield.sim.drill.record import DrillRecord
 from otshield.sim.drill.view import ReportView, build_view, clock, seconds
 
@@ -230,6 +232,25 @@ footer { color:var(--muted); font-size:12px; text-align:center; margin-top:8px; 
   <code>otshield drill act</code>).</p>{% endif %}
 </section>
 
+{% if playbook.runs %}
+<section id="playbook">
+  <h2>Playbook</h2>
+  {% for title, rows in (("Runs", playbook.runs),
+                         ("Progress per participant (share of the run's action steps they "
+                          ~ "completed)", playbook.people),
+                         ("Completions, decisions and approvals", playbook.work)) %}
+  <h3>{{ title }}</h3>
+  {% if rows %}
+  <table>
+    <thead><tr>{% for c in rows[0] %}<th>{{ c }}</th>{% endfor %}</tr></thead>
+    <tbody>{% for row in rows %}<tr>{% for c, v in row.items() %}
+      <td>{{ v }}</td>{% endfor %}</tr>{% endfor %}</tbody>
+  </table>
+  {% else %}<p class="sub">Nothing yet.</p>{% endif %}
+  {% endfor %}
+</section>
+{% endif %}
+
 <section id="tabletop">
   <h2>Tabletop</h2>
   {% if view.tabletop %}
@@ -274,6 +295,8 @@ def render_html(record: DrillRecord, rules: list[RuleInfo] | None = None) -> str
     view = build_view(record, rules)
     score = record.score
     good = bool(score and score.stages_total and score.all_right)
+    runs, people, work = playbook_tables(record)
     return _PAGE.render(view=view, chart=timeline_geometry(view), good=good,
+                        playbook={"runs": runs, "people": people, "work": work},
                         generated=clock(record.created, with_date=True),
                         seconds=seconds)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from otshield.sim.drill.lessons import RuleInfo
+from otshield.sim.drill.participants import playbook_tables
 from otshield.sim.drill.record import DrillRecord
 from otshield.sim.drill.view import build_view, clock
 
@@ -54,6 +55,17 @@ def render_markdown(record: DrillRecord, rules: list[RuleInfo] | None = None) ->
         out += _table(tuple(view.participants[0]), view.participants)
     else:
         out.append("No participant actions were recorded.")
+    runs, people, work = playbook_tables(record)
+    if runs:
+        out += ["", "## Playbook", ""]
+        out += _table(tuple(runs[0]), runs)
+        out += ["", "Progress per participant (share of the run's action steps they "
+                "completed):", ""]
+        out += _table(tuple(people[0]), people) if people else [
+            "Nobody has worked the playbook yet."]
+        if work:
+            out += ["", "Completions, decisions and approvals:", ""]
+            out += _table(tuple(work[0]), work)
     out += ["", "## Tabletop", ""]
     if view.tabletop:
         out += _table(tuple(view.tabletop[0]), view.tabletop)
