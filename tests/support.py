@@ -88,9 +88,14 @@ def require_tshark() -> str:
 def tshark_dissection(path: Path) -> tuple[list[tuple[int, str, str]], set[str]]:
     """How tshark sees a capture the project wrote: the packets it finds malformed or with an
     expert warning or error (number, protocols, severities), and every protocol layer seen.
-    Chat (0x200000) and note (0x400000) expert items are fine; warning and error are not."""
+    Chat (0x200000) and note (0x400000) expert items are fine; warning and error are not.
+    IP, TCP and UDP checksums are verified (tshark leaves them unchecked by default), so a bad
+    checksum is an expert error here."""
     exe = require_tshark()
-    out = subprocess.run([exe, "-n", "-r", str(path), "-T", "fields", "-e", "frame.protocols",
+    checks = [arg for proto in ("ip", "tcp", "udp")
+              for arg in ("-o", f"{proto}.check_checksum:TRUE")]
+    out = subprocess.run([exe, "-n", "-r", str(path), *checks, "-T", "fields",
+                          "-e", "frame.protocols",
                           "-e", "_ws.expert.severity", "-e", "_ws.malformed"],
                          capture_output=True, text=True, check=True, timeout=600).stdout
     seen: set[str] = set()

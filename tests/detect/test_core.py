@@ -219,3 +219,102 @@ def test_detectors_see_what_the_inventory_learnt_from_the_same_batch() -> None:
     assert known_at_observe == []  # still in the batch
     pipe.finish()
     assert known_at_observe == [True] * 5
+
+
+class HostCount:
+    """Records, for each flow it observes, how many hosts the inventory knew then."""
+
+    name = "count"
+
+    def __init__(self, inv: InventoryBuilder) -> None:
+        self.inv = inv
+        self.seen: list[tuple[float, int]] = []
+
+    def observe(self, event: Event) -> None:
+        if isinstance(event, FlowEvent):
+            self.seen.append((event.ts, len(self.inv.hosts)))
+
+    def finish(self) -> None:
+        pass
+
+
+# Batches close on the event reaching one second after the batch's first: [0, 0.5, 1.0],
+# [1.2, 2.5], then 2.6 opens the third. Every flow adds its source; 10.3.0.5 is the server.
+BATCHED = [(0.0, 1), (0.5, 2), (1.0, 3), (1.2, 4), (2.5, 5), (2.6, 6)]
+EACH_BATCH_ALONE = [(0.0, 4), (0.5, 4), (1.0, 4), (1.2, 6), (2.5, 6), (2.6, 7)]
+"""What detectors see when each batch runs alone, the inventory first: the hosts of the
+batches run so far, never those of a later batch."""
+
+
+def test_offline_batches_wait_and_run_as_they_would_alone() -> None:
+    inv = InventoryBuilder()
+    probe = HostCount(inv)
+    pipe = DetectionPipeline([probe], inventory=inv)
+    for ts, n in BATCHED:
+        pipe(flow(ts, f"10.1.0.{n}", "10.3.0.5"))
+    assert probe.seen == []  # complete batches wait for more events (offline)
+    pipe.run_complete()  # the complete ones, not the open one (2.6)
+    assert probe.seen == EACH_BATCH_ALONE[:5]
+    pipe.finish()
+    assert probe.seen == EACH_BATCH_ALONE
+
+
+def test_live_batches_run_when_complete() -> None:
+    inv = InventoryBuilder()
+    probe = HostCount(inv)
+    pipe = DetectionPipeline([probe], inventory=inv, max_delay=5.0)
+    for ts, n in BATCHED:
+        pipe(flow(ts, f"10.1.0.{n}", "10.3.0.5"))
+    assert probe.seen == EACH_BATCH_ALONE[:5]  # nothing waits but the open batch
+    pipe.tick(now=100.0)
+    pipe.tick(now=106.0)  # the open batch has waited max_delay
+    assert probe.seen == EACH_BATCH_ALONE
+
+
+def test_a_detector_failing_on_one_event_sees_the_rest_of_the_batch() -> None:
+    out: list[Event] = []
+    seen: list[float] = []
+
+    class Flaky:
+        name = "flaky"
+
+        def observe(self, event: Event) -> None:
+            if event.ts == 0.2:
+                raise ValueError("odd event")
+            seen.append(event.ts)
+
+        def finish(self) -> None:
+            pass
+
+    pipe = DetectionPipeline([Flaky()], on_event=out.append)
+    for ts in (0.1, 0.2, 0.3, 0.4):
+        pipe(flow(ts, "10.1.0.2", "10.3.0.5"))
+    pipe.finish()
+    assert seen == [0.1, 0.3, 0.4]
+    errors = [e for e in out if isinstance(e, AnomalyEvent)]
+    assert [(e.code, e.ts) for e in errors] == [("detect.internal_error", 0.2)]
+    assert "flaky: ValueError: odd event" in errors[0].detail
+
+
+def test_declared_roles_come_from_the_site_file_only() -> None:
+    from otshield.detect.rules.context_fields import CONTEXT_FIELDS, RuleContext
+
+    site = parse_site(SITE + """  aa:bb:cc:00:00:01: {roles: "hmi, writer"}
+  10.1.0.7: {name: bare}
+""")
+    inv = InventoryBuilder()
+    inv.role(inv.host("ip:10.1.0.2", 1.0, 1), "hmi", "polls", 1.0, 1)
+    ctx = AssetContext(site, inv)
+    assert ctx.declared_roles("10.3.0.5") == {"controller"}
+    assert ctx.declared_roles("10.1.0.2") == frozenset()  # inferred, not declared
+    assert ctx.declared_roles("10.1.0.9") == frozenset()  # an override without roles
+    # the address's own override wins over its MAC's, even when it declares no role
+    assert ctx.declared_roles("10.1.0.7", "aa:bb:cc:00:00:01") == frozenset()
+    assert ctx.declared_roles("10.1.0.8", "aa:bb:cc:00:00:01") == {"hmi", "writer"}
+    assert ctx.declared_roles("", "aa:bb:cc:00:00:01") == {"hmi", "writer"}
+    read = CONTEXT_FIELDS["src.declared_roles"].reader
+    ev = flow(1.0, "10.3.0.5", "10.1.0.2")
+    assert read(ev, RuleContext(ctx)) == {"controller"}
+    assert read(ev, RuleContext(AssetContext(None, inv))) == frozenset()
+    assert read(ev, RuleContext(AssetContext(parse_site(SITE.split("assets:")[0]), inv))) \
+        == frozenset()

@@ -157,9 +157,15 @@ def run_analysis(paths: Sequence[Path], options: AnalyzeOptions | None = None, *
                       attack_version=built.attack_version)
     baseline = built.baseline
     learn = options.learn_packets if options.baseline_mode == "auto" else 0
+    switch = None
+    if baseline is not None and learn:
+        protect = baseline.start_protecting
+
+        def switch() -> None:
+            pipeline.run_complete()  # the batches complete by now learn, as they always did
+            protect()
     result.problems.extend(feed_captures(
-        engine, paths, after=(learn, baseline.start_protecting)
-        if baseline is not None and learn else None))
+        engine, paths, after=(learn, switch) if switch is not None else None))
     engine.finish()
     pipeline.finish()
     if baseline is not None and options.baseline:

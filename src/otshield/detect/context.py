@@ -30,6 +30,7 @@ IT_LEVELS = frozenset({4, 5})
 
 _TRUE = frozenset({"true", "yes", "1", "on"})
 _ROLE_CACHE = 1 << 16
+_NO_ROLES: frozenset[str] = frozenset()
 
 
 class AssetContext:
@@ -52,6 +53,14 @@ class AssetContext:
             for key, fields in site[0].assets.items():
                 addr = key.split(":", 1)[1] if key.startswith(("ip:", "mac:")) else key
                 self._overrides[addr.lower()] = {k: str(v) for k, v in fields.items()}
+        self.declared: dict[str, frozenset[str]] = {}
+        """Read only. Address (IP or MAC, lower case as overrides are keyed) -> the roles
+        its override declares, for the overrides that declare some (rules ask this of most OT
+        events)."""
+        for addr, texts in self._overrides.items():
+            if "role" in texts or "roles" in texts:
+                raw = texts.get("roles") or texts["role"]
+                self.declared[addr] = frozenset(r.strip() for r in raw.split(",") if r.strip())
         self._zone_cached = lru_cache(maxsize=1 << 16)(self._zone_uncached)
         self._roles: dict[tuple[str, str], frozenset[str]] = {}
         """(ip, mac) -> roles, valid while the inventory's generation is ``_roles_gen``."""
@@ -128,10 +137,9 @@ class AssetContext:
         says, as opposed to what the traffic suggests. A rogue host that polls long enough is
         inferred to be an HMI; it is never declared one."""
         override = self._overrides.get(ip) or (self._overrides.get(mac) if mac else None)
-        if override and ("role" in override or "roles" in override):
-            raw = override.get("roles") or override["role"]
-            return frozenset(r.strip() for r in raw.split(",") if r.strip())
-        return frozenset()
+        if override is None:
+            return _NO_ROLES
+        return self.declared.get(ip if self._overrides.get(ip) else mac, _NO_ROLES)
 
     def _roles_uncached(self, ip: str, mac: str) -> frozenset[str]:
         override = self._overrides.get(ip) or (self._overrides.get(mac) if mac else None)

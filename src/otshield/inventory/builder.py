@@ -164,6 +164,13 @@ class InventoryBuilder:
     def flush(self) -> None:
         """Handle the events taken so far (change events go out now)."""
         batch, self._batch = self._batch, []
+        self.take(batch)
+
+    def take(self, batch: list[Event]) -> None:
+        """Handle ``batch`` now, after any events taken one by one (a caller that batches
+        already, such as the detection pipeline, saves the second queue)."""
+        if self._batch:
+            self.flush()
         handlers = self._handlers
         for event in batch:
             cls = type(event)
@@ -458,7 +465,9 @@ class InventoryBuilder:
             client.reads += 1
             if client.reads == HMI_MIN_READS:
                 self.role(client, "hmi", f"{HMI_MIN_READS}+ reads of {tag} data", e.ts, e.frame)
-        elif cls in ENGINEERING_CLASSES:
+        elif cls in ENGINEERING_CLASSES and _room(client, "engineering_workstation"):
+            # (checked first: naming the function is most of the cost, and a full role
+            # takes no more evidence)
             name = str(getattr(e, "function", None) or getattr(e, "service_name", None)
                        or getattr(e, "type_name", None) or getattr(e, "service", None) or cls)
             if cls != "control" or _MODE_CHANGE.search(name):

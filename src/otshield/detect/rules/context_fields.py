@@ -22,6 +22,8 @@ from otshield.detect.context import AssetContext
 
 __all__ = ["CONTEXT_FIELDS", "ContextField", "RuleContext", "context_field"]
 
+_NO_ROLES: frozenset[str] = frozenset()
+
 @lru_cache(maxsize=1 << 16)
 def _ip_class(ip: str) -> tuple[bool, bool] | None:
     """(internal, broadcast) of an IP address; None when it is not one."""
@@ -164,7 +166,14 @@ def _fast_readers(side: str) -> dict[str, Callable[[Any, RuleContext], Any]]:
 
     def jump_host(event: Any, ctx: RuleContext) -> bool:
         return "jump_host" in ctx.assets.roles(ip_of(event), mac_of(event))
-    return {"roles": roles, "internal": internal, "jump_host": jump_host}
+
+    def declared_roles(event: Any, ctx: RuleContext) -> frozenset[str]:
+        assets = ctx.assets
+        if not assets.declared:  # a site file naming no roles (or none): nothing declared
+            return _NO_ROLES
+        return assets.declared_roles(ip_of(event), mac_of(event))
+    return {"roles": roles, "internal": internal, "jump_host": jump_host,
+            "declared_roles": declared_roles}
 
 
 def _build() -> dict[str, ContextField]:
