@@ -297,6 +297,10 @@ def test_case_assignment_status_notes_evidence_report(kit: ConsoleKit) -> None:
     assert html.headers["content-type"].startswith("text/html")
     assert "<svg" in html.text and "default-src 'none'" in html.headers[
         "content-security-policy"]
+    pdf = kit.client(Role.VIEWER).get(f"{API}/cases/{cid}/report?format=pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-") and pdf.content.rstrip().endswith(b"%%EOF")
+    assert f"{cid}-after-action.pdf" in pdf.headers["content-disposition"]
     listed = kit.client(Role.VIEWER).get(f"{API}/cases?assignee=kit-ot-engineer").json()
     assert [c["id"] for c in listed["items"]] == [cid]
     assert kit.client(Role.VIEWER).get(f"{API}/cases?owner=kit-admin").json()["total"] == 0

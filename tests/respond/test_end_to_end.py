@@ -21,7 +21,7 @@ from otshield.respond.correlate import correlate
 from otshield.respond.evidence import extract_flows
 from otshield.respond.library import builtin_playbooks, find, propose
 from otshield.respond.notify import Outbox
-from otshield.respond.report import case_html, case_markdown
+from otshield.respond.report import case_html, case_markdown, case_pdf
 from otshield.respond.runner import Actor, RunError, Runner
 from otshield.sim.model import load_plant
 from otshield.sim.run import simulate
@@ -136,6 +136,9 @@ def test_the_case_is_worked_through_its_playbook(attack: dict[str, Any]) -> None
     parser.feed(page)
     assert parser.svg_circles >= len(attack["alerts"]) and parser.open == []
     assert "S7" in page or "PLC" in page
+    pdf = case_pdf(case, [runner.run], attack["alerts"])
+    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+    assert len(pdf) > 20_000  # the whole report, not an empty page
 
 
 class _Checker(HTMLParser):

@@ -7,9 +7,9 @@ every playbook step, decision, approval and escalation), how fast (time to open 
 contain, to recover, to close), and the evidence with its hashes. The HTML needs nothing from
 the network (plants are often air-gapped): inline CSS and an inline SVG timeline.
 
-PDF is not produced: the well-kept HTML-to-PDF libraries (WeasyPrint) depend on system
-graphics libraries that are not part of otshield's set-up; printing the HTML from a browser
-gives the same pages.
+``case_pdf`` prints the same HTML to PDF with WeasyPrint (the maintained HTML/CSS-to-PDF
+library of the Python world; it needs the Pango text library, which every Debian desktop or
+browser install brings).
 """
 
 from __future__ import annotations
@@ -22,10 +22,12 @@ import msgspec
 
 from otshield.detect.alert import Alert
 from otshield.detect.attack import load_attack_table
+from otshield.errors import OtshieldError
 from otshield.respond.cases import Case
 from otshield.respond.runner import Run, TimelineEntry
 
-__all__ = ["TimelineRow", "case_html", "case_markdown", "measures", "merged_timeline"]
+__all__ = ["PdfUnavailable", "TimelineRow", "case_html", "case_markdown", "case_pdf", "measures",
+           "merged_timeline"]
 
 
 class TimelineRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -259,3 +261,20 @@ def case_html(case: Case, runs: Sequence[Run] = (), alerts: Sequence[Alert] = ()
                  f"{e(item.sha256 or '-')}</code></td><td>{e(item.added_by or '-')}</td></tr>")
     h.append("</table></main></body></html>\n")
     return "".join(h)
+
+
+class PdfUnavailable(OtshieldError):
+    """WeasyPrint or the Pango library is missing: PDF cannot be made here."""
+
+
+def case_pdf(case: Case, runs: Sequence[Run] = (), alerts: Sequence[Alert] = ()) -> bytes:
+    """The HTML report printed to PDF (A4, the timeline as vector graphics)."""
+    try:
+        import weasyprint
+    except (ImportError, OSError) as exc:
+        raise PdfUnavailable(f"PDF reports need WeasyPrint and the Pango library "
+                            f"(apt-get install libpango-1.0-0 libpangoft2-1.0-0): {exc}") from None
+    page = "@page{size:A4;margin:14mm}main{max-width:none;padding:0}"
+    html = case_html(case, runs, alerts).replace("</style>", page + "</style>", 1)
+    pdf: bytes = weasyprint.HTML(string=html).write_pdf()
+    return pdf

@@ -46,7 +46,7 @@ from otshield.respond.library import builtin_playbooks, load_library, propose
 from otshield.respond.notify.message import Notification
 from otshield.respond.notify.outbox import Outbox, deliver_due
 from otshield.respond.notify.senders import load_notify_config, senders
-from otshield.respond.report import case_html, case_markdown
+from otshield.respond.report import case_html, case_markdown, case_pdf
 from otshield.respond.runner import SYSTEM, Actor, Run, RunError, Runner
 from otshield.store import Store
 from otshield.store.common import Change
@@ -379,8 +379,8 @@ def extract_evidence(store: Store, settings: ConsoleSettings, case_id: str, who:
     return case, case.evidence[-1]
 
 
-def case_report(store: Store, case_id: str, fmt: str) -> str:
-    """The after-action report: ``markdown`` or ``html``."""
+def case_report(store: Store, case_id: str, fmt: str) -> str | bytes:
+    """The after-action report: ``markdown``, ``html`` or ``pdf`` (bytes)."""
     with store.session(write=False) as db:
         row, case = repo.get_case(db, case_id)
         runs = []
@@ -390,6 +390,8 @@ def case_report(store: Store, case_id: str, fmt: str) -> str:
             except NotFound:
                 continue
         alerts = alerts_of(db, row.incident_id)
+    if fmt == "pdf":
+        return case_pdf(case, runs, alerts)
     return case_markdown(case, runs, alerts) if fmt == "markdown" else \
         case_html(case, runs, alerts)
 

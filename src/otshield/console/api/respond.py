@@ -65,6 +65,7 @@ from otshield.respond.cacao.otext import check_extension
 from otshield.respond.cacao.validate import validate_playbook
 from otshield.respond.cases import Case, CaseError
 from otshield.respond.notify.message import Notification
+from otshield.respond.report import PdfUnavailable
 from otshield.respond.runner import Actor, RunError, Runner
 from otshield.store import Store
 from otshield.store import alerts as alerts_repo
@@ -403,13 +404,20 @@ def evidence_file(request: Request, case_id: Annotated[str, _CASE_ID],
 
 
 @router.get("/cases/{case_id}/report", response_class=PlainTextResponse,
-            responses={200: {"content": {"text/markdown": {}, "text/html": {}}}, **_NOT_FOUND},
-            summary="The after-action report (Markdown or self-contained HTML)")
+            responses={200: {"content": {"text/markdown": {}, "text/html": {},
+                                         "application/pdf": {}}}, **_NOT_FOUND},
+            summary="The after-action report (Markdown, self-contained HTML or PDF)")
 def case_report(request: Request, case_id: Annotated[str, _CASE_ID],
                 _p: Annotated[Principal, require(Permission.INCIDENTS_READ)],
-                format: Annotated[Literal["markdown", "html"], Query()] = "markdown",
+                format: Annotated[Literal["markdown", "html", "pdf"], Query()] = "markdown",
                 ) -> Response:
-    text = service.case_report(_store(request), case_id, format)
+    try:
+        text = service.case_report(_store(request), case_id, format)
+    except PdfUnavailable as exc:  # PDF without Pango: say so instead of a 500
+        raise ApiError(503, str(exc), code="unavailable") from None
+    if isinstance(text, bytes):
+        return Response(text, media_type="application/pdf", headers={
+            "Content-Disposition": f'attachment; filename="{case_id}-after-action.pdf"'})
     if format == "html":
         return Response(text, media_type="text/html; charset=utf-8", headers={
             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
