@@ -39,8 +39,8 @@ from otshield.protocols.dnp3.crc import crc16
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["DEMO_SCENARIO", "DemoFiles", "cmd_demo", "dnp3_crc", "write_demo_capture",
-           "write_demo_plant"]
+__all__ = ["DEMO_SCENARIO", "DemoFiles", "cmd_demo", "dnp3_crc", "identity_body", "identity_item",
+           "write_demo_capture", "write_demo_plant"]
 
 HMI = ("10.10.20.10", "00:50:56:00:20:10")
 PLC1 = ("10.10.30.11", "00:80:f4:00:30:11")  # Schneider OUI
@@ -222,14 +222,14 @@ class _Plant:
             self.udp(HMI, ("10.10.30.255", "ff:ff:ff:ff:ff:ff"), 44818, 44818, enip(0x63, 0, b""))
             name = b"1756-L71/B LOGIX5571"
             sockaddr = struct.pack(">hH4s8s", 2, 44818, _ip(LOGIX[0]), bytes(8))
-            payload = struct.pack("<H", 1) + _identity_item(sockaddr, name)
+            payload = struct.pack("<H", 1) + identity_item(sockaddr, name)
             self.udp(LOGIX, HMI, 44818, 44818, enip(0x63, 0, payload))
         conv = self.tcp(HMI, LOGIX, 44818)
         conv.send(True, enip(0x65, 0, struct.pack("<HH", 1, 0)))
         conv.send(False, enip(0x65, 0x1234, struct.pack("<HH", 1, 0)))
         get_all = bytes([0x01, 0x02, 0x20, 0x01, 0x24, 0x01])  # Get_Attributes_All Identity/1
         conv.send(True, enip(0x6F, 0x1234, cip_rr(get_all)))
-        conv.send(False, enip(0x6F, 0x1234, cip_rr(bytes([0x81, 0, 0, 0]) + _identity_body())))
+        conv.send(False, enip(0x6F, 0x1234, cip_rr(bytes([0x81, 0, 0, 0]) + identity_body())))
         tag = b"Tank1_Level"
         read_tag = bytes([0x4C, (2 + len(tag) + 1) // 2, 0x91, len(tag)]) + tag + b"\x00" + \
             struct.pack("<H", 1)
@@ -267,13 +267,13 @@ def _ip(addr: str) -> bytes:
     return bytes(int(x) for x in addr.split("."))
 
 
-def _identity_body() -> bytes:
+def identity_body() -> bytes:
     name = b"1756-L71/B LOGIX5571"
     return (struct.pack("<HHH", 1, 14, 54) + bytes([20, 11]) + struct.pack("<HI", 0x0030,
             0x00C0FFEE) + bytes([len(name)]) + name)
 
 
-def _identity_item(sockaddr: bytes, name: bytes) -> bytes:
+def identity_item(sockaddr: bytes, name: bytes) -> bytes:
     body = (struct.pack("<H", 1) + sockaddr + struct.pack("<HHH", 1, 14, 54) + bytes([20, 11])
             + struct.pack("<HI", 0x0030, 0x00C0FFEE) + bytes([len(name)]) + name + b"\x03")
     return struct.pack("<HH", 0x0C, len(body)) + body

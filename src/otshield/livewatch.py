@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from otshield.config import Settings
 from otshield.detect.alert import Alert, severity_at_least
-from otshield.detect.analyze import AnalyzeOptions, _build
+from otshield.detect.analyze import AnalyzeOptions, build_detection
 from otshield.detect.context import AssetContext
 from otshield.detect.pipeline import DetectionPipeline
 from otshield.engine import Engine
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
     from otshield.inventory.model import InventorySnapshot
 
-__all__ = ["LiveWatch", "register"]
+__all__ = ["LiveWatch", "print_alert", "register"]
 
 
 class LiveWatch:
@@ -84,7 +84,7 @@ class LiveWatch:
         self.detectors: list[str] = []
         self.rules = 0
         if detect:  # without: decode only (``live`` without --detect), events go straight out
-            built = _build(self.options, context, policy, self.pipeline.alert_sink)
+            built = build_detection(self.options, context, policy, self.pipeline.alert_sink)
             for detector in built.detectors:
                 self.pipeline.add(detector)
             self.detectors = [d.name for d in built.detectors]
@@ -167,7 +167,7 @@ class LiveWatch:
 # -- the ``live`` verb ------------------------------------------------------------------------
 
 
-def _print_alert(out: Console) -> Callable[[Alert], None]:
+def print_alert(out: Console) -> Callable[[Alert], None]:
     colours = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
 
     def show(alert: Alert) -> None:
@@ -199,7 +199,7 @@ def _cmd_live(args: argparse.Namespace, out: Console, err: Console) -> int:
                              rules=tuple(args.rules or ()) if args.detect else (),
                              min_severity=args.min_severity)
     watch = LiveWatch(args.interface, options, bpf_filter=args.filter, netns=args.netns,
-                      on_event=on_event, on_alert=_print_alert(out), detect=args.detect)
+                      on_event=on_event, on_alert=print_alert(out), detect=args.detect)
     where = f" in namespace {args.netns}" if args.netns else ""
     err.print(f"capturing on {args.interface}{where}"
               + (f" with filter {args.filter!r}" if args.filter else "")

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from otshield.detect.baseline import BaselineDetector
     from otshield.policy import Policy
 
-__all__ = ["BASELINE_MODES", "Analysis", "AnalyzeOptions", "run_analysis"]
+__all__ = ["BASELINE_MODES", "Analysis", "AnalyzeOptions", "build_detection", "run_analysis"]
 
 BASELINE_MODES = ("off", "learn", "protect", "auto")
 
@@ -93,7 +93,7 @@ class _Detectors(msgspec.Struct):
     attack_version: str
 
 
-def _build(options: AnalyzeOptions, context: AssetContext, policy: Policy | None,
+def build_detection(options: AnalyzeOptions, context: AssetContext, policy: Policy | None,
            sink: Callable[[Alert], None]) -> _Detectors:
     """Every detector the options ask for, each reporting to ``sink``."""
     from otshield.detect.attack import load_attack_table
@@ -148,7 +148,7 @@ def run_analysis(paths: Sequence[Path], options: AnalyzeOptions | None = None, *
     context = AssetContext(site, inventory)
     pipeline = DetectionPipeline([], inventory=inventory, on_event=on_event,
                                  on_each_alert=on_each_alert)
-    built = _build(options, context, policy, pipeline.alert_sink)
+    built = build_detection(options, context, policy, pipeline.alert_sink)
     for detector in built.detectors:
         pipeline.add(detector)
     engine = Engine(pipeline, settings or Settings())

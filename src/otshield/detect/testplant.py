@@ -46,14 +46,9 @@ from otshield.demo_grid import Iec104Link, apci_u, asdu, ioa
 from otshield.pcapwriter import PcapWriter, TcpConversation, ethernet, ipv4, udp_datagram
 from otshield.sim.scenario import GroundTruth
 
-__all__ = [
-    "HOSTS",
-    "SITE_YAML",
-    "STAGES",
-    "GroundTruth",
-    "write_attack_capture",
-    "write_site",
-]
+__all__ = ["HOSTS", "SITE_YAML", "STAGES", "GroundTruth", "nbss", "ntlm_authenticate",
+           "ntlm_challenge", "ntlm_negotiate", "session_setup_req", "session_setup_resp",
+           "write_attack_capture", "write_site"]
 
 Host = tuple[str, str]
 """(IP address, MAC address)."""
@@ -473,7 +468,7 @@ def _fake_exe(rnd: random.Random, size: int) -> bytes:
 
 
 # -- SMB2 ([MS-SMB2] 2.2) ---------------------------------------------------------------------
-def _nbss(payload: bytes) -> bytes:
+def nbss(payload: bytes) -> bytes:
     return b"\x00" + len(payload).to_bytes(3, "big") + payload
 
 
@@ -494,8 +489,8 @@ class _SmbUpload:
 
     def _exchange(self, conv: TcpConversation, command: int, request: bytes, response: bytes,
                   status: int = 0) -> None:
-        conv.send(True, _nbss(self._header(command, False) + request), ack=False)
-        conv.send(False, _nbss(self._header(command, True, status) + response))
+        conv.send(True, nbss(self._header(command, False) + request), ack=False)
+        conv.send(False, nbss(self._header(command, True, status) + response))
         self.mid += 1
 
     def run(self, client: Host, server: Host, server_name: str, share: str, name: str,
@@ -508,12 +503,12 @@ class _SmbUpload:
                        struct.pack("<HHHH16sIIIIQQHHI", 65, 1, 0x0210, 0, bytes(range(16)), 0x7,
                                    1 << 20, 1 << 20, 1 << 20, 0, 0, 128, 0, 0) + b"\0")
         # SESSION_SETUP with raw NTLMSSP: negotiate / challenge (more processing), authenticate.
-        ntlm1 = _ntlm_negotiate()
-        self._exchange(conv, 1, _session_setup_req(ntlm1),
-                       _session_setup_resp(_ntlm_challenge(server_name)), status=0xC0000016)
-        self._exchange(conv, 1, _session_setup_req(_ntlm_authenticate(
+        ntlm1 = ntlm_negotiate()
+        self._exchange(conv, 1, session_setup_req(ntlm1),
+                       session_setup_resp(ntlm_challenge(server_name)), status=0xC0000016)
+        self._exchange(conv, 1, session_setup_req(ntlm_authenticate(
                            "operator", "PLANT", "OFFICE-PC-17", server_name, conv.ts)),
-                       _session_setup_resp(b""))
+                       session_setup_resp(b""))
         # TREE_CONNECT \\HMI-01\ADMIN$
         path = f"\\\\{server_name}\\{share}".encode("utf-16-le")
         self._exchange(conv, 3, struct.pack("<HHHH", 9, 0, 72, len(path)) + path,
@@ -540,11 +535,11 @@ class _SmbUpload:
         self.p.done(conv)
 
 
-def _session_setup_req(blob: bytes) -> bytes:
+def session_setup_req(blob: bytes) -> bytes:
     return struct.pack("<HBBIIHHQ", 25, 0, 0x01, 0x01, 0, 88, len(blob), 0) + blob
 
 
-def _session_setup_resp(blob: bytes) -> bytes:
+def session_setup_resp(blob: bytes) -> bytes:
     return struct.pack("<HHHH", 9, 0, 72 if blob else 0, len(blob)) + (blob or b"\0")
 
 
@@ -557,7 +552,7 @@ def _ntlm_field(payload: bytearray, base: int, data: bytes) -> bytes:
 _NTLM_VERSION = struct.pack("<BBH3xB", 10, 0, 19041, 15)
 
 
-def _ntlm_negotiate() -> bytes:
+def ntlm_negotiate() -> bytes:
     """[MS-NLMP] 2.2.1.1 without domain or workstation."""
     payload = bytearray()
     domain = _ntlm_field(payload, 40, b"")
@@ -566,7 +561,7 @@ def _ntlm_negotiate() -> bytes:
             + _NTLM_VERSION)
 
 
-def _ntlm_challenge(computer: str) -> bytes:
+def ntlm_challenge(computer: str) -> bytes:
     """[MS-NLMP] 2.2.1.2 with target info (2.2.2.1: NetBIOS domain and computer names)."""
     def utf16(s: str) -> bytes:
         return s.encode("utf-16-le")
@@ -581,7 +576,7 @@ def _ntlm_challenge(computer: str) -> bytes:
             + bytes(payload))
 
 
-def _ntlm_authenticate(user: str, domain: str, workstation: str, server: str,
+def ntlm_authenticate(user: str, domain: str, workstation: str, server: str,
                        ts: float) -> bytes:
     """[MS-NLMP] 2.2.1.3 with an NTLMv2 response laid out as 2.2.2.8 says (the proof and
     the challenge are filler: nothing here can be cracked)."""

@@ -54,7 +54,7 @@ from otshield.respond.cacao.otext import (
 )
 from otshield.yamlsource import line_of, read_yaml
 
-__all__ = ["compile_playbook", "load_authored"]
+__all__ = ["compile_playbook", "load_authored", "uid"]
 
 _STEP_KEYS = {"key", "name", "description", "kind", "role", "checklist", "ot_gate", "assets",
               "escalate_after", "escalate_to", "recovery", "isolation", "activity", "next",
@@ -74,7 +74,7 @@ def _timestamp(value: Any) -> str:
     return str(value)
 
 
-def _uid(prefix: str, *parts: str) -> str:
+def uid(prefix: str, *parts: str) -> str:
     return f"{prefix}--{uuid.uuid5(NAMESPACE, '/'.join(parts))}"
 
 
@@ -98,12 +98,12 @@ class _Compiler:
         step = self.steps[key]
         kind = step.get("kind", "manual")
         prefix = "parallel" if kind == "parallel" else "action"
-        return _uid(prefix, self.slug, key)
+        return uid(prefix, self.slug, key)
 
     def target(self, node: Mapping[str, Any], field: str, key: Any) -> str:
         if key == "end":
             self.ends += 1
-            end_id = _uid("end", self.slug, f"end-{self.ends}")
+            end_id = uid("end", self.slug, f"end-{self.ends}")
             self.workflow[end_id] = {"type": "end", "name": "End"}
             return end_id
         if not isinstance(key, str) or key not in self.steps:
@@ -116,7 +116,7 @@ class _Compiler:
         if role not in roles:
             raise self.fail(node, "role", f"role {role!r} is not declared under roles: "
                                           f"({', '.join(roles)})")
-        return _uid("group", self.slug, f"role-{role}")
+        return uid("group", self.slug, f"role-{role}")
 
     def compile(self) -> dict[str, Any]:
         src = self.src
@@ -138,14 +138,14 @@ class _Compiler:
             if node["key"] in self.steps or node["key"] == "end":
                 raise self.fail(node, "key", f"step key {node['key']!r} used twice (or 'end')")
             self.steps[node["key"]] = node
-        start_id = _uid("start", self.slug, "start")
+        start_id = uid("start", self.slug, "start")
         self.workflow[start_id] = {"type": "start", "name": "Start",
                                    "on_completion": self.step_id(steps[0]["key"])}
         for node in steps:
             self.compile_step(node)
-        orchestrator = _uid("security-category", self.slug, "otshield")
+        orchestrator = uid("security-category", self.slug, "otshield")
         agents: dict[str, Any] = {
-            _uid("group", self.slug, f"role-{role}"): {"type": "group", "name": str(title)}
+            uid("group", self.slug, f"role-{role}"): {"type": "group", "name": str(title)}
             for role, title in (src["roles"] or {}).items()}
         agents[orchestrator] = {"type": "security-category", "name": "otshield",
                                 "description": "otshield's playbook runner (automated actions)",
@@ -155,7 +155,7 @@ class _Compiler:
                                "auto_start": bool(src.get("auto_start", False))}
         doc: dict[str, Any] = {
             "type": "playbook", "spec_version": "cacao-2.0",
-            "id": _uid("playbook", self.slug),
+            "id": uid("playbook", self.slug),
             "name": str(src["name"]),
             "description": str(src.get("description", "")).strip(),
             "playbook_types": list(src.get("playbook_types") or ["mitigation", "remediation"]),
@@ -227,7 +227,7 @@ class _Compiler:
         if description:
             step["description"] = description
         if kind in ACTION_KINDS:
-            step["agent"] = _uid("security-category", self.slug, "otshield")
+            step["agent"] = uid("security-category", self.slug, "otshield")
             action = {"kind": kind}
             for field in ("subject", "message", "to_role", "severity", "block"):
                 if field in node:
@@ -245,7 +245,7 @@ class _Compiler:
             step["out_args"] = [var]
             ext["decision"] = {"question": str(node.get("question", name)), "variable": var,
                                "options": {str(k): str(k) for k in options}}
-            switch_id = _uid("switch-condition", self.slug, key)
+            switch_id = uid("switch-condition", self.slug, key)
             self.workflow[switch_id] = {
                 "type": "switch-condition", "name": f"{name}: answer",
                 "switch": var,

@@ -68,9 +68,9 @@ def find(library: Iterable[Playbook], ref: str) -> Playbook:
     for pb in books:
         if ref in (pb.id, pb.name) or pb.name.lower() == ref.lower():
             return pb
-    from otshield.respond.author import _uid
+    from otshield.respond.author import uid
     for pb in books:
-        if pb.id == _uid("playbook", ref):
+        if pb.id == uid("playbook", ref):
             return pb
     names = ", ".join(p.name for p in books)
     raise ConfigError(f"no playbook {ref!r} (known: {names})")

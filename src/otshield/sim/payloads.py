@@ -18,12 +18,12 @@ import time
 
 from otshield.demo import cip_rr, cotp_dt, enip, s7, tpkt
 from otshield.detect.testplant import (
-    _nbss,
-    _ntlm_authenticate,
-    _ntlm_challenge,
-    _ntlm_negotiate,
-    _session_setup_req,
-    _session_setup_resp,
+    nbss,
+    ntlm_authenticate,
+    ntlm_challenge,
+    ntlm_negotiate,
+    session_setup_req,
+    session_setup_resp,
 )
 
 __all__ = [
@@ -264,8 +264,8 @@ class _Smb:
 
     def exchange(self, command: int, request: bytes, response: bytes,
                  status: int = 0) -> tuple[bytes, bytes]:
-        out = (_nbss(self.header(command, False) + request),
-               _nbss(self.header(command, True, status) + response))
+        out = (nbss(self.header(command, False) + request),
+               nbss(self.header(command, True, status) + response))
         self.mid += 1
         return out
 
@@ -282,10 +282,10 @@ def smb_read_session(user: str, domain: str, workstation: str, server: str, shar
                         + struct.pack("<HH", 0x0202, 0x0210),
                         struct.pack("<HHHH16sIIIIQQHHI", 65, 1, 0x0210, 0, bytes(range(16)), 0x7,
                                     1 << 20, 1 << 20, 1 << 20, 0, 0, 128, 0, 0) + b"\0")]
-    out.append(smb.exchange(1, _session_setup_req(_ntlm_negotiate()),
-                            _session_setup_resp(_ntlm_challenge(server)), status=0xC0000016))
-    out.append(smb.exchange(1, _session_setup_req(_ntlm_authenticate(
-        user, domain, workstation, server, ts)), _session_setup_resp(b"")))
+    out.append(smb.exchange(1, session_setup_req(ntlm_negotiate()),
+                            session_setup_resp(ntlm_challenge(server)), status=0xC0000016))
+    out.append(smb.exchange(1, session_setup_req(ntlm_authenticate(
+        user, domain, workstation, server, ts)), session_setup_resp(b"")))
     unc = f"\\\\{server}\\{share}".encode("utf-16-le")
     out.append(smb.exchange(3, struct.pack("<HHHH", 9, 0, 72, len(unc)) + unc,
                             struct.pack("<HBBIII", 16, 1, 0, 0, 0, 0x001200A9)))

@@ -412,16 +412,16 @@ def s7_engineering(sim: Simulator, t: Traffic) -> Iterator[float]:
 
 
 def _identity_reply(sim: Simulator, asset_name: str) -> bytes:
-    from otshield.demo import _identity_item
+    from otshield.demo import identity_item
 
     a = sim.model.assets[asset_name]
     name = (a.model or asset_name).encode()[:32]
     sockaddr = struct.pack(">hH4s8s", 2, 44818, bytes(int(x) for x in a.ip.split(".")), bytes(8))
-    return struct.pack("<H", 1) + _identity_item(sockaddr, name)
+    return struct.pack("<H", 1) + identity_item(sockaddr, name)
 
 
 def cip_engineering(sim: Simulator, t: Traffic) -> Iterator[float]:
-    from otshield.demo import _identity_body, cip_rr
+    from otshield.demo import cip_rr, identity_body
 
     client, server = _ends(sim, t)
     tags = sim.points.tag_names(t.server)
@@ -435,7 +435,7 @@ def cip_engineering(sim: Simulator, t: Traffic) -> Iterator[float]:
         session = _cip_session(sim, conv)
         get_all = bytes([0x01, 0x02, 0x20, 0x01, 0x24, 0x01])  # Get_Attributes_All Identity/1
         conv.exchange(enip(0x6F, session, cip_rr(get_all)),
-                      enip(0x6F, session, cip_rr(bytes([0x81, 0, 0, 0]) + _identity_body())),
+                      enip(0x6F, session, cip_rr(bytes([0x81, 0, 0, 0]) + identity_body())),
                       _latency(sim))
         context = sim.rnd.getrandbits(32)
         for _ in range(sim.rnd.randint(3, 8)):

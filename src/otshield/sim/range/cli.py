@@ -141,8 +141,8 @@ def _plan(args: argparse.Namespace) -> RangePlan:
 # -- up -------------------------------------------------------------------------------------------
 
 
-def _print_alert(out: Console) -> Any:
-    from otshield.livewatch import _print_alert as show
+def print_alert(out: Console) -> Any:
+    from otshield.livewatch import print_alert as show
 
     return show(out)
 
@@ -174,7 +174,7 @@ def _cmd_up(args: argparse.Namespace, out: Console, err: Console) -> int:
                            site=str(site), plan=plan)
         if args.watch:
             options = AnalyzeOptions(site=str(site), min_severity=args.min_severity)
-            rng.watch(options, on_alert=_print_alert(out),
+            rng.watch(options, on_alert=print_alert(out),
                       pcap=Path(args.pcap) if args.pcap else None)
         _write_state(state_dir, state)
         _describe(rng, plan, site, out)

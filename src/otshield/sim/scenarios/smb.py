@@ -16,11 +16,11 @@ import struct
 import uuid
 
 from otshield.detect.testplant import (
-    _ntlm_authenticate,
-    _ntlm_challenge,
-    _ntlm_negotiate,
-    _session_setup_req,
-    _session_setup_resp,
+    ntlm_authenticate,
+    ntlm_challenge,
+    ntlm_negotiate,
+    session_setup_req,
+    session_setup_resp,
 )
 from otshield.pcapwriter import TcpConversation
 
@@ -33,7 +33,7 @@ _NDR = uuid.UUID("8a885d04-1ceb-11c9-9fe8-08002b104860").bytes_le
 _STATUS_MORE_PROCESSING = 0xC0000016
 
 
-def _nbss(payload: bytes) -> bytes:
+def nbss(payload: bytes) -> bytes:
     """Direct TCP transport header ([MS-SMB2] 2.1): a zero byte and a 24-bit length."""
     return b"\x00" + len(payload).to_bytes(3, "big") + payload
 
@@ -71,8 +71,8 @@ class Smb2Session:
 
     def _exchange(self, command: int, request: bytes, response: bytes, status: int = 0,
                   pause: float = 0.002) -> None:
-        self.conv.send(True, _nbss(self._header(command, False, 0) + request), ack=False)
-        self.conv.send(False, _nbss(self._header(command, True, status) + response))
+        self.conv.send(True, nbss(self._header(command, False, 0) + request), ack=False)
+        self.conv.send(False, nbss(self._header(command, True, status) + response))
         self.mid += 1
         self.conv.ts += pause
 
@@ -84,13 +84,13 @@ class Smb2Session:
         self._exchange(0, struct.pack("<HHHHI16sQ", 36, 2, 1, 0, 0x7F, guid, 0) + dialects,
                        struct.pack("<HHHH16sIIIIQQHHI", 65, 1, 0x0210, 0, self.rnd.randbytes(16),
                                    0x7, 1 << 20, 1 << 20, 1 << 20, 0, 0, 128, 0, 0) + b"\0")
-        self._exchange(1, _session_setup_req(_ntlm_negotiate()),
-                       _session_setup_resp(_ntlm_challenge(self.server_name)),
+        self._exchange(1, session_setup_req(ntlm_negotiate()),
+                       session_setup_resp(ntlm_challenge(self.server_name)),
                        status=_STATUS_MORE_PROCESSING)
         self.session = 0x0000_0400_0000_0000 | self.rnd.getrandbits(16)
-        self._exchange(1, _session_setup_req(_ntlm_authenticate(
+        self._exchange(1, session_setup_req(ntlm_authenticate(
             self.user, self.domain, self.workstation, self.server_name, self.conv.ts)),
-            _session_setup_resp(b""))
+            session_setup_resp(b""))
 
     def tree_connect(self, share: str) -> None:
         """TREE_CONNECT to ``\\\\server\\share``; IPC$ is a pipe share, the others disks."""
