@@ -233,3 +233,20 @@ def test_every_builtin_playbook_can_be_driven_to_completion() -> None:
         assert r.run.status == "completed", pb.name
         assert any(pb.steps[e.step].recovery for e in r.run.timeline
                    if e.kind == "completed" and e.step), pb.name
+
+
+def test_notes_and_aborts_need_words_and_a_working_role(pb: Playbook) -> None:
+    r = Runner.start(pb, INCIDENT, ANA, Recorder(), Clock())
+    with pytest.raises(RunError, match="an empty note says nothing"):
+        r.note(ANA, "   ")
+    with pytest.raises(RunError, match="may not work playbooks"):
+        r.note(VIC, "looks bad")
+    with pytest.raises(RunError, match="needs a reason"):
+        r.abort(ANA, " ")
+    with pytest.raises(RunError, match="may not work playbooks"):
+        r.abort(VIC, "false alarm")
+    r.note(ANA, "  PLC checked locally  ")
+    r.abort(ANA, " false alarm ")
+    assert r.run.status == "aborted"
+    assert [(e.kind, e.detail) for e in r.run.timeline[-2:]] == [
+        ("note", "PLC checked locally"), ("aborted", "false alarm")]

@@ -257,12 +257,19 @@ class Runner:
         self._finish(step, st, actor, "success", "")
 
     def note(self, actor: Actor, text: str, step_id: str = "") -> None:
+        self._may_work(actor)
+        if not text.strip():
+            raise RunError("an empty note says nothing")
         step = self.pb.steps.get(step_id) if step_id else None
-        self._log(actor, "note", step, detail=text)
+        self._log(actor, "note", step, detail=text.strip())
 
     def abort(self, actor: Actor, reason: str) -> None:
         if self.run.status != "running":
             raise RunError(f"the run is {self.run.status}")
+        self._may_work(actor)
+        if not reason.strip():
+            raise RunError("aborting a run needs a reason")
+        reason = reason.strip()
         self.run.status = "aborted"
         self.run.finished_at = self.clock()
         self._log(actor, "aborted", detail=reason)
@@ -299,8 +306,7 @@ class Runner:
     def _active(self, step_id: str, actor: Actor) -> tuple[Step, StepState]:
         if self.run.status != "running":
             raise RunError(f"the run is {self.run.status}")
-        if not allowed(actor.role, Permission.PLAYBOOKS_RUN):
-            raise RunError(f"{actor.label} may not work playbooks")
+        self._may_work(actor)
         step = self._resolve(step_id)
         st = self.run.steps[step.id]
         if st.status != "active":
@@ -311,6 +317,10 @@ class Runner:
         """The step ``ref`` names (id, name, or number among the active steps); RunError if
         none."""
         return self._resolve(ref)
+
+    def _may_work(self, actor: Actor) -> None:
+        if not allowed(actor.role, Permission.PLAYBOOKS_RUN):
+            raise RunError(f"{actor.label} may not work playbooks")
 
     def _resolve(self, ref: str) -> Step:
         """A step by id, by name, or by the 1-based number of the active steps' list."""
