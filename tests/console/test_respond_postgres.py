@@ -17,6 +17,7 @@ from otshield.console.app import create_app
 from otshield.console.permissions import Role
 from otshield.respond.notify.outbox import Outbox
 from otshield.store import Store
+from otshield.store.migrate import head
 from otshield.store.models import AuditRow
 from pgkit import pg_server, pg_url  # noqa: F401  (fixtures)
 
@@ -32,7 +33,7 @@ def pg_kit(pg_url: str, tmp_path_factory: pytest.TempPathFactory  # noqa: F811
 
 def test_the_gate_and_persistence_on_postgresql(pg_kit: ConsoleKit, tmp_path: Path) -> None:
     kit = pg_kit
-    assert kit.store.dialect == "postgresql" and kit.store.revision() == "0003"
+    assert kit.store.dialect == "postgresql" and kit.store.revision() == head()
     viewer = kit.client(Role.VIEWER)
     incidents = viewer.get(f"{API}/incidents").json()
     assert incidents["total"] == 1

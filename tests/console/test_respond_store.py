@@ -189,6 +189,14 @@ class _SyslogCollector:
         if self._sock is not None:
             self._sock.close()
 
+    def received(self, needle: bytes, timeout: float = 10.0) -> bool:
+        """Whether ``needle`` arrives within ``timeout`` (the sender's write returns before
+        this thread has read it)."""
+        deadline = time.monotonic() + timeout
+        while needle not in self.data and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return needle in self.data
+
 
 def test_the_loop_delivers_to_a_receiver_that_comes_up_later(store: Store,
                                                               tmp_path: Path) -> None:
@@ -229,7 +237,7 @@ def test_the_loop_delivers_to_a_receiver_that_comes_up_later(store: Store,
         assert again == []  # delivered once, never twice
     finally:
         collector.stop()
-    assert b"CEF:0|" in collector.data and sent[0].encode() in collector.data
+    assert collector.received(sent[0].encode()) and b"CEF:0|" in collector.data
     assert loop.outbox.status() == {"pending": 1, "sent": 1, "dead": 0}
 
 

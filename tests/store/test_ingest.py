@@ -26,7 +26,7 @@ from otshield.store.alerts import key_hash
 from otshield.store.ingest import ingest_capture, resume
 from otshield.store.inventory import read_inventory
 from otshield.store.jobs import create_job, get_job, interrupted_jobs
-from otshield.store.models import AlertRow, AlertSourceRow
+from otshield.store.models import AlertRecordRow, AlertRow, AlertSourceRow
 
 from .conftest import Fresh
 
@@ -63,8 +63,9 @@ def _check_equals_analysis(store: Store, analysis: Analysis, capture: Path) -> N
     assert _alerts(store) == _expected(analysis)
     with store.session(write=False) as s:
         inventory = read_inventory(s)
-        records = {r.key_hash: msgspec.json.decode(r.record, type=Alert)
-                   for r in s.scalars(select(AlertRow))}
+        records = {h: msgspec.json.decode(record, type=Alert) for h, record in s.execute(
+            select(AlertRow.key_hash, AlertRecordRow.record)
+            .join(AlertRecordRow, AlertRecordRow.alert_id == AlertRow.id))}
     assert inventory is not None
     assert inventory.assets == sorted(analysis.inventory.assets, key=lambda a: a.id)
     assert inventory.captures == [str(capture)]

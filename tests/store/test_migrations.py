@@ -32,7 +32,7 @@ from otshield.detect.analyze import Analysis
 from otshield.inventory.model import InventorySnapshot
 from otshield.store import Store, StoreError, load_inventory
 from otshield.store.audit import append, list_audit
-from otshield.store.migrate import head
+from otshield.store.migrate import alembic_config, head
 from otshield.store.models import AssetRoleRow, AssetRow, Base
 
 from .conftest import Fresh
@@ -262,3 +262,53 @@ def test_the_cli_inventory_works_on_either_backend(
     loaded = load_inventory(store.engine)
     assert loaded is not None and len(loaded.assets) == len(printed["assets"]) == 19
     assert loaded.captures == [str(demo_capture)]
+
+
+def test_alert_records_move_to_their_own_table_and_back_losing_nothing(fresh: Fresh) -> None:
+    """Migration 0004 on a store with alerts: the records move to ``alert_records``, the rows
+    that reference the alerts (techniques, notes) stay, and the downgrade puts it back."""
+    from alembic import command
+
+    from otshield.detect.alert import Alert, AssetRef
+    from otshield.store.alerts import _json, _new_row, get_alert, key_hash, list_alerts
+
+    store = Store(_blank(fresh))
+    fresh.stores.append(store)
+    with store.engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0003")
+    alerts = [Alert(ts=100.0 + i, frame=i, src_ip="10.0.0.5", dst_ip=f"10.0.0.{10 + i}",
+                    rule_id="ot.modbus.write", title="write", severity="high",
+                    category="rule", techniques=("T0855",), key=f"k{i}",
+                    source=AssetRef(ip="10.0.0.5", asset="ip:10.0.0.5"),
+                    evidence=({"function": f"write {i}"},), first_seen=100.0 + i,
+                    last_seen=100.0 + i, count=1) for i in range(3)]
+    with store.engine.begin() as conn:
+        table = Table("alerts", MetaData(), autoload_with=conn)
+        for a in alerts:
+            row = {**_new_row(key_hash(a.key), a, [], 1.0), "record": _json(a)}
+            alert_id = conn.execute(insert(table).values(row)).inserted_primary_key[0]
+            conn.execute(text("INSERT INTO alert_techniques (alert_id, technique) "
+                              "VALUES (:a, 'T0855')"), {"a": alert_id})
+            conn.execute(text("INSERT INTO alert_notes (alert_id, author, created_at, text) "
+                              "VALUES (:a, 'ana', 1.0, 'seen')"), {"a": alert_id})
+
+    assert store.migrate() == head()
+    columns = {c["name"] for c in inspect(store.engine).get_columns("alerts")}
+    assert "record" not in columns
+    with store.session(write=False) as s:
+        items, total = list_alerts(s, sort="id")
+        assert total == 3
+        for item, a in zip(items, alerts, strict=True):
+            detail = get_alert(s, item.id)
+            assert detail.alert.evidence == a.evidence and detail.alert.key == a.key
+            assert [n.text for n in detail.notes] == ["seen"]
+        assert s.execute(text("SELECT count(*) FROM alert_techniques")).scalar() == 3
+
+    with store.engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0003")
+    with store.engine.connect() as conn:
+        assert not inspect(conn).has_table("alert_records")
+        kept = [msgspec.json.decode(r, type=Alert) for r in conn.execute(
+            text("SELECT record FROM alerts ORDER BY id")).scalars()]
+        assert kept == alerts
+        assert conn.execute(text("SELECT count(*) FROM alert_notes")).scalar() == 3

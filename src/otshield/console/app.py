@@ -9,7 +9,8 @@ jobs run on a worker thread owned by the app and stopped with it.
 
 Shared request state: ``request.app.state.settings`` (:class:`ConsoleSettings`),
 ``request.app.state.store`` (:class:`otshield.store.Store`), ``request.app.state.jobs``
-(:class:`otshield.console.api.jobrunner.JobRunner`).
+(:class:`otshield.console.api.jobrunner.JobRunner`), ``request.app.state.read_cache``
+(:class:`otshield.console.readcache.ReadCache`: read answers kept while the data is unchanged).
 """
 
 from __future__ import annotations
@@ -30,10 +31,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from otshield import __version__
 from otshield.console.api import API_ROUTERS
+from otshield.console.api.cached import CachedReads, cached_routes
 from otshield.console.api.docs import install_docs
 from otshield.console.api.errors import ErrorBody, ErrorResponse, install_error_handlers
 from otshield.console.api.jobrunner import JobRunner
 from otshield.console.api.rules import RulePack
+from otshield.console.readcache import ReadCache
 from otshield.console.settings import ConsoleSettings
 from otshield.respond.service import ResponseLoop
 from otshield.store import Store
@@ -67,6 +70,7 @@ def _optional_module(name: str) -> ModuleType | None:
 def _open_store(settings: ConsoleSettings) -> Store:
     store = Store(settings.database)
     store.migrate()
+    store.analyze()  # a store filled by an older otshield may have no planner statistics
     return store
 
 
@@ -116,8 +120,12 @@ def create_app(settings: ConsoleSettings, *, store: Store | None = None,
     app.state.store = store
     app.state.jobs = runner
     app.state.rule_pack = rule_pack
+    app.state.read_cache = ReadCache(store.version) if settings.read_cache else None
     app.state.respond = respond
     install_error_handlers(app)
+    if app.state.read_cache is not None:
+        app.add_middleware(CachedReads, cache=app.state.read_cache,
+                           routes=lambda: cached_routes(app))
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     install_docs(app, API_PREFIX)

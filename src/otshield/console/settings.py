@@ -30,3 +30,6 @@ class ConsoleSettings(msgspec.Struct, kw_only=True):
     they stay queued in the outbox (issue #8, :mod:`otshield.respond.notify`)."""
     playbooks_dir: Path | None = None
     """A folder of site playbooks (CACAO JSON or authored YAML) beside the built-in library."""
+    read_cache: bool = True
+    """Keep the answers of the list endpoints while the data is unchanged
+    (:mod:`otshield.console.readcache`); off only to measure the store alone."""

@@ -51,7 +51,13 @@ from otshield.respond.runner import SYSTEM, Actor, Run, RunError, Runner
 from otshield.store import Store
 from otshield.store.common import Change
 from otshield.store.errors import Conflict, NotFound
-from otshield.store.models import AlertRow, AlertSourceRow, CaptureJobRow, NotifyOutboxRow
+from otshield.store.models import (
+    AlertRecordRow,
+    AlertRow,
+    AlertSourceRow,
+    CaptureJobRow,
+    NotifyOutboxRow,
+)
 
 __all__ = [
     "PlaybookEntry",
@@ -150,8 +156,10 @@ def _stored_alerts(db: Session) -> tuple[list[Alert], dict[str, int]]:
     """Every alert that is not suppressed, and the correlator's id -> alert row id."""
     alerts: list[Alert] = []
     rows: dict[str, int] = {}
-    for row_id, record in db.execute(select(AlertRow.id, AlertRow.record).where(
-            AlertRow.status != "suppressed").order_by(AlertRow.first_seen, AlertRow.id)):
+    for row_id, record in db.execute(
+            select(AlertRow.id, AlertRecordRow.record)
+            .join(AlertRecordRow, AlertRecordRow.alert_id == AlertRow.id)
+            .where(AlertRow.status != "suppressed").order_by(AlertRow.first_seen, AlertRow.id)):
         try:
             alert = _alert_dec.decode(record)
         except msgspec.DecodeError:
@@ -331,7 +339,8 @@ def alerts_of(db: Session, incident_id: int) -> list[Alert]:
     detail = repo.get_incident(db, incident_id)
     out = []
     for row_id in detail.alert_ids:
-        record = db.scalar(select(AlertRow.record).where(AlertRow.id == row_id))
+        record = db.scalar(select(AlertRecordRow.record)
+                           .where(AlertRecordRow.alert_id == row_id))
         if record is not None:
             out.append(_alert_dec.decode(record))
     return out

@@ -34,6 +34,7 @@ from otshield.store.errors import Conflict, Invalid, NotFound
 from otshield.store.models import (
     ALERT_STATUSES,
     AlertNoteRow,
+    AlertRecordRow,
     AlertRow,
     AlertSourceRow,
     AlertTechniqueRow,
@@ -139,7 +140,38 @@ class Suppression(msgspec.Struct, kw_only=True):
     active: bool
 
 
+_SUMMARY_COLUMNS = (
+    AlertRow.id, AlertRow.rule_id, AlertRow.title, AlertRow.description, AlertRow.severity,
+    AlertRow.confidence, AlertRow.category, AlertRow.protocol, AlertRow.src_ip,
+    AlertRow.dst_ip, AlertRow.src_asset, AlertRow.dst_asset, AlertRow.src_zone,
+    AlertRow.dst_zone, AlertRow.techniques, AlertRow.first_seen, AlertRow.last_seen,
+    AlertRow.count, AlertRow.status, AlertRow.assignee, AlertRow.acknowledged_by,
+    AlertRow.acknowledged_at, AlertRow.closed_by, AlertRow.closed_at, AlertRow.close_reason,
+    AlertRow.suppression_id)
+"""What :func:`_summary_of` reads, in its order: a list page selects these (plain rows, no
+ORM objects)."""
+
+
+def _summary_of(values: Sequence[Any]) -> AlertSummary:
+    """The view of a row of :data:`_SUMMARY_COLUMNS` (by position: a list page makes 50 and
+    more of these, and reading a row's fields by name costs more than the rest)."""
+    (id_, rule_id, title, description, severity, confidence, category, protocol, src_ip,
+     dst_ip, src_asset, dst_asset, src_zone, dst_zone, techniques, first_seen, last_seen,
+     count, status, assignee, acknowledged_by, acknowledged_at, closed_by, closed_at,
+     close_reason, suppression_id) = values
+    return AlertSummary(
+        id=id_, rule_id=rule_id, title=title, description=description, severity=severity,
+        confidence=confidence, category=category, protocol=protocol, src_ip=src_ip,
+        dst_ip=dst_ip, src_asset=src_asset, dst_asset=dst_asset, src_zone=src_zone,
+        dst_zone=dst_zone, techniques=techniques.split(), first_seen=first_seen,
+        last_seen=last_seen, count=count, status=status, assignee=assignee,
+        acknowledged_by=acknowledged_by, acknowledged_at=acknowledged_at,
+        closed_by=closed_by, closed_at=closed_at, close_reason=close_reason,
+        suppression_id=suppression_id)
+
+
 def _summary(r: AlertRow) -> AlertSummary:
+    """The view of an :class:`AlertRow`."""
     return AlertSummary(
         id=r.id, rule_id=r.rule_id, title=r.title, description=r.description,
         severity=r.severity, confidence=r.confidence, category=r.category,
@@ -264,8 +296,17 @@ def list_alerts(session: Session, flt: AlertFilter | None = None, *, sort: str =
     check_page(offset, limit)
     query = _filtered(flt or AlertFilter())
     total = count_of(session, query)
-    page = query.order_by(*order_by(sort, ALERT_SORTS, AlertRow.id)).offset(offset).limit(limit)
-    return [_summary(r) for r in session.scalars(page)], total
+    # the page's ids first (the sort reads only the sort key and the id, often from an
+    # index), then those rows: sorting whole rows to skip thousands of them was the cost of
+    # a deep page
+    ids = list(session.scalars(query.with_only_columns(AlertRow.id)
+                               .order_by(*order_by(sort, ALERT_SORTS, AlertRow.id))
+                               .offset(offset).limit(limit)))
+    if not ids:
+        return [], total
+    rows = {r[0]: tuple(r) for r in session.execute(select(*_SUMMARY_COLUMNS)
+                                                    .where(AlertRow.id.in_(ids)))}
+    return [_summary_of(rows[i]) for i in ids if i in rows], total
 
 
 def _row(session: Session, alert_id: int, *, lock: bool = False) -> AlertRow:
@@ -283,8 +324,11 @@ def get_alert(session: Session, alert_id: int) -> AlertDetail:
     row = _row(session, alert_id)
     notes = session.scalars(select(AlertNoteRow).where(AlertNoteRow.alert_id == alert_id)
                             .order_by(AlertNoteRow.created_at, AlertNoteRow.id))
+    stored = session.get(AlertRecordRow, alert_id)
+    if stored is None:
+        raise Invalid(f"alert {alert_id}: its stored record is missing")
     try:
-        alert = _alert_dec.decode(row.record)
+        alert = _alert_dec.decode(stored.record)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise Invalid(f"alert {alert_id}: its stored record is damaged ({exc})") from None
     return AlertDetail(summary=_summary(row), alert=alert,
@@ -487,6 +531,8 @@ def record_alerts(session: Session, alerts: Sequence[Alert], *,
     rows = {r.key_hash: r for r in session.scalars(
         select(AlertRow).where(AlertRow.key_hash.in_(hashes)).order_by(AlertRow.key_hash)
         .with_for_update())}
+    records = {r.alert_id: r for r in session.scalars(select(AlertRecordRow).where(
+        AlertRecordRow.alert_id.in_([r.id for r in rows.values()])))} if rows else {}
     ledger: dict[str, AlertSourceRow] = {}
     if job_id is not None:
         ledger = {s.key_hash: s for s in session.scalars(select(AlertSourceRow).where(
@@ -502,13 +548,20 @@ def record_alerts(session: Session, alerts: Sequence[Alert], *,
         if row is None:
             fresh.append(_new_row(h, a, suppressions, at))
         else:
-            _merge_row(row, a, added, suppressions, at)
+            stored = records.get(row.id)
+            if stored is None:  # lost (never by otshield): the new record stands in
+                stored = AlertRecordRow(alert_id=row.id, record="")
+                session.add(stored)
+            _merge_row(row, stored, a, added, suppressions, at)
     session.flush()
     ids = {h: row.id for h, row in rows.items()}
     if fresh:  # plain multi-row INSERT ... RETURNING: ORM objects cost more than the SQL
         ids.update((h, i) for i, h in session.execute(
             insert(AlertRow).returning(AlertRow.id, AlertRow.key_hash,
                                        sort_by_parameter_order=True), fresh))
+        session.execute(insert(AlertRecordRow), [
+            {"alert_id": ids[new["key_hash"]], "record": _json(batch[new["key_hash"]])}
+            for new in fresh])
         techniques = [{"alert_id": ids[new["key_hash"]], "technique": t[:16]}
                       for new in fresh for t in sorted(set(batch[new["key_hash"]].techniques))]
         if techniques:
@@ -536,25 +589,25 @@ def _new_row(h: str, a: Alert, suppressions: list[SuppressionRow], at: float
     hit = next((s for s in suppressions if _matches(s, a.rule_id, a.src_ip or "",
                                                        a.dst_ip or "")), None)
     return {"key_hash": h, "key": a.key or a.rule_id, "first_seen": a.first_seen,
-            "last_seen": a.last_seen, "count": a.count, "record": _json(a),
+            "last_seen": a.last_seen, "count": a.count,
             "status": "suppressed" if hit else "new",
             "suppression_id": hit.id if hit else None, "assignee": "", "acknowledged_by": "",
             "acknowledged_at": None, "closed_by": "", "closed_at": None, "close_reason": "",
             "created_at": at, "updated_at": at, **_fields(a)}
 
 
-def _merge_row(row: AlertRow, a: Alert, added: int, suppressions: list[SuppressionRow],
-               at: float) -> None:
+def _merge_row(row: AlertRow, record: AlertRecordRow, a: Alert, added: int,
+               suppressions: list[SuppressionRow], at: float) -> None:
     try:
-        stored: Alert | None = _alert_dec.decode(row.record)
+        stored: Alert | None = _alert_dec.decode(record.record)
     except (msgspec.DecodeError, msgspec.ValidationError):
         stored = None  # damaged: the columns keep the totals, the new record replaces it
     count = max(row.count + added, 1)
     first, last = min(row.first_seen, a.first_seen), max(row.last_seen, a.last_seen)
     # the record shows the first occurrence (its evidence and frames), with the totals
     base = a if stored is None or a.first_seen < stored.first_seen else stored
-    row.record = _json(msgspec.structs.replace(base, count=count, first_seen=first,
-                                               last_seen=last))
+    record.record = _json(msgspec.structs.replace(base, count=count, first_seen=first,
+                                                  last_seen=last))
     changed = (count, first, last) != (row.count, row.first_seen, row.last_seen)
     row.count, row.first_seen, row.last_seen = count, first, last
     if added > 0 and row.status == "closed":

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, case, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from otshield.inventory.model import AssetRecord, ConduitRecord
@@ -119,6 +119,10 @@ def _filtered(flt: AssetFilter) -> Select[AssetRow]:
     return query
 
 
+_OPEN = ("new", "acknowledged")
+"""The statuses of an open alert (what an asset's risk counts)."""
+
+
 def _summary(r: AssetRow, stats: dict[str, tuple[int, int]]) -> AssetSummary:
     open_alerts, risk = stats.get(r.id, (0, 0))
     return AssetSummary(
@@ -141,7 +145,7 @@ def _alert_stats(session: Session, ids: list[str] | None) -> dict[str, tuple[int
     out: dict[str, list[int]] = {}
     for side in (AlertRow.src_asset, AlertRow.dst_asset):
         query = (select(side, func.count(), _risk_expression())
-                 .where(side != "", AlertRow.status.in_(("new", "acknowledged")))
+                 .where(side != "", AlertRow.status.in_(_OPEN))
                  .group_by(side))
         if ids is not None:
             query = query.where(side.in_(ids))
@@ -189,7 +193,22 @@ def top_risky_assets(session: Session, limit: int = 10) -> list[AssetSummary]:
     """The assets with the highest risk score (open alerts weighted by severity), highest
     first; assets without open alerts are left out."""
     check_page(0, limit)
-    stats = _alert_stats(session, None)
-    ranked = sorted(stats, key=lambda a: (-stats[a][1], -stats[a][0], a))
-    rows = {r.id: r for r in session.scalars(select(AssetRow).where(AssetRow.id.in_(ranked)))}
-    return [_summary(rows[i], stats) for i in ranked if i in rows][:limit]
+    # ranked in the database, over the inventory's assets only (an alert may name an address
+    # the inventory does not hold): the open alerts of every asset, either end, once each
+    sides = union_all(
+        select(AlertRow.src_asset.label("asset"), AlertRow.severity.label("severity"))
+        .where(AlertRow.status.in_(_OPEN), AlertRow.src_asset != ""),
+        select(AlertRow.dst_asset.label("asset"), AlertRow.severity.label("severity"))
+        .where(AlertRow.status.in_(_OPEN), AlertRow.dst_asset != "",
+               AlertRow.src_asset != AlertRow.dst_asset)).subquery()
+    count = func.count()
+    risk = func.sum(case(*((sides.c.severity == s, w) for s, w in RISK_WEIGHTS.items()),
+                         else_=0))
+    ranked = session.execute(
+        select(sides.c.asset, count, risk)
+        .where(sides.c.asset.in_(select(AssetRow.id)))
+        .group_by(sides.c.asset)
+        .order_by(risk.desc(), count.desc(), sides.c.asset).limit(limit)).all()
+    stats = {asset: (int(n), int(r or 0)) for asset, n, r in ranked}
+    rows = {r.id: r for r in session.scalars(select(AssetRow).where(AssetRow.id.in_(stats)))}
+    return [_summary(rows[a], stats) for a, _n, _r in ranked if a in rows]

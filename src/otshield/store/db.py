@@ -15,6 +15,7 @@ this recipe under "Serializable isolation / Savepoints / Transactional DDL" for 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,8 +27,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from otshield.errors import ConfigError
 from otshield.store.errors import StoreError
+from otshield.store.version import DataVersion
 
 __all__ = ["SQLITE_SUFFIXES", "Store", "connect", "describe_db_error", "is_database"]
+
+log = logging.getLogger("otshield.store")
 
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 
@@ -48,6 +52,10 @@ def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
+    # reads through a memory map instead of a read() per page, and a larger page cache than
+    # the 2 MB default: the list pages and aggregates scan the alerts table
+    cur.execute("PRAGMA mmap_size=268435456")
+    cur.execute("PRAGMA cache_size=-16384")
     cur.close()
 
 
@@ -119,6 +127,8 @@ class Store:
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(self.engine.execution_options(**{_IMMEDIATE: True}),
                                     expire_on_commit=False)
+        self.version = DataVersion(self.engine)
+        """Changes with every commit by anyone (:mod:`otshield.store.version`)."""
 
     @property
     def dialect(self) -> str:
@@ -131,6 +141,23 @@ class Store:
         from otshield.store.migrate import migrate
 
         return migrate(self.engine, self.name)
+
+    def analyze(self) -> None:
+        """Refresh the query planner's statistics (``ANALYZE``), after a bulk load.
+
+        Without them SQLite guesses, and it guessed wrong on the alerts table: counting an
+        asset's open alerts walked the status index over every open alert instead of the
+        asset's own (80 ms against 5 ms with 10,000 alerts). ``analysis_limit`` bounds the
+        rows SQLite samples per index, so the cost stays small on a large store. A failure
+        (the database busy) only costs the planner its statistics, so it is not raised."""
+        try:
+            with self.engine.connect() as conn:
+                if self.dialect == "sqlite":
+                    conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+                conn.exec_driver_sql("ANALYZE")
+                conn.commit()
+        except SQLAlchemyError as exc:
+            log.warning("%s: statistics not refreshed: %s", self.name, describe_db_error(exc))
 
     def revision(self) -> str | None:
         """The schema revision the database is at (None: not an otshield database yet)."""
@@ -152,6 +179,7 @@ class Store:
 
     def dispose(self) -> None:
         """Close the pooled connections (tests, shutdown)."""
+        self.version.close()
         self.engine.dispose()
 
     def __repr__(self) -> str:

@@ -188,6 +188,7 @@ def ingest_capture(store: Store, path: str | Path, job_id: int, *,
                               "last_ts": analysis.last_ts}
     with store.session() as session:
         finish_job(session, job_id, counts)
+    store.analyze()  # the planner's statistics follow the store's growth
     if progress is not None:
         progress("done", 1.0)
     return IngestResult(job_id=job_id, packets=analysis.packets,

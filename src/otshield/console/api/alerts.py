@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from otshield.console.api.cached import cacheable, cached_json
 from otshield.console.api.errors import ApiError, ErrorResponse
 from otshield.console.api.pagination import Page, PageParams, page_params, page_response
 from otshield.console.api.schemas import (
@@ -217,13 +218,17 @@ def _audit(db: Session, principal: Principal, change: Change) -> None:
 
 
 @router.get("", response_model=Page[AlertSummaryOut], summary="List alerts")
+@cacheable
 def list_alerts(request: Request,
                 _p: Annotated[Principal, require(Permission.ALERTS_READ)],
                 params: Annotated[PageParams, page_params],
                 query: Annotated[AlertQuery, Depends(alert_query)],
                 ) -> Response:
-    rows, total = alert_rows(_store(request), query, params, attack_table(request))
-    return page_response(rows, total, params)
+    def answer() -> Response:
+        rows, total = alert_rows(_store(request), query, params, attack_table(request))
+        return page_response(rows, total, params)
+
+    return cached_json(request, answer)
 
 
 @router.get("/{alert_id}", response_model=AlertDetailOut, responses=_NOT_FOUND,

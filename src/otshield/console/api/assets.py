@@ -13,6 +13,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, model_validator
 
+from otshield.console.api.cached import cacheable, cached_json
 from otshield.console.api.errors import ApiError, ErrorResponse
 from otshield.console.api.overrides import set_overrides
 from otshield.console.api.pagination import Page, PageParams, page_params, page_response
@@ -85,6 +86,7 @@ def _store(request: Request) -> Store:
 
 
 @router.get("", response_model=Page[AssetSummaryOut], summary="List assets")
+@cacheable
 def list_assets(
     request: Request,
     _p: Annotated[Principal, require(Permission.ASSETS_READ)],
@@ -109,10 +111,14 @@ def list_assets(
         extra["protocol"] = protocol
     flt = repo.AssetFilter(zone=zone or "", level=level, vendor=vendor or "", role=role or "",
                            safety=safety, q=q or "", **extra)
-    with _store(request).session(write=False) as db:
-        rows, total = repo.list_assets(db, flt, sort=sort, offset=params.offset,
-                                       limit=params.limit)
-    return page_response(rows, total, params)
+
+    def answer() -> Response:
+        with _store(request).session(write=False) as db:
+            rows, total = repo.list_assets(db, flt, sort=sort, offset=params.offset,
+                                           limit=params.limit)
+        return page_response(rows, total, params)
+
+    return cached_json(request, answer)
 
 
 @router.get("/{asset_id}", response_model=AssetDetailOut,

@@ -32,6 +32,7 @@ from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
+from otshield.console.api.cached import cacheable, cached_json
 from otshield.console.api.errors import ApiError, ErrorResponse
 from otshield.console.api.pagination import Page, PageParams, page_params, page_response
 from otshield.console.api.policy import current_site_file
@@ -201,15 +202,20 @@ async def upload_capture(request: Request,
 
 
 @router.get("", response_model=Page[JobOut], summary="List capture jobs, newest first")
+@cacheable
 def list_jobs(request: Request,
               _p: Annotated[Principal, require(Permission.CAPTURES_READ)],
               params: Annotated[PageParams, page_params],
               status: Annotated[list[JobStatus] | None, Query()] = None) -> Response:
     store, _settings = _store(request)
-    with store.session(write=False) as db:
-        rows, total = jobs_repo.list_jobs(db, status=tuple(status or ()), offset=params.offset,
-                                          limit=params.limit)
-    return page_response(rows, total, params)
+
+    def answer() -> Response:
+        with store.session(write=False) as db:
+            rows, total = jobs_repo.list_jobs(db, status=tuple(status or ()),
+                                              offset=params.offset, limit=params.limit)
+        return page_response(rows, total, params)
+
+    return cached_json(request, answer)
 
 
 @router.get("/{job_id}", response_model=JobOut, responses={404: {"model": ErrorResponse}},

@@ -15,10 +15,11 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Integer, cast, func, select
 
+from otshield.console.api.cached import cacheable, cached_json
 from otshield.console.api.errors import ErrorResponse
 from otshield.console.api.schemas import AssetSummaryOut, from_struct
 from otshield.console.auth.deps import Principal, require
@@ -147,6 +148,7 @@ def build_overview(store: Store, *, buckets: int = 24, since: float | None = Non
 
 
 @router.get("", response_model=OverviewOut, summary="Security posture of the plant")
+@cacheable
 def get_overview(
     request: Request,
     _p: Annotated[Principal, require(Permission.ALERTS_READ)],
@@ -155,5 +157,9 @@ def get_overview(
                                                                       "packet time (epoch).")
                      ] = None,
     top: Annotated[int, Query(ge=1, le=100, description="Riskiest assets to list.")] = 10,
-) -> OverviewOut:
-    return build_overview(request.app.state.store, buckets=buckets, since=since, top=top)
+) -> Response:
+    def answer() -> Response:
+        out = build_overview(request.app.state.store, buckets=buckets, since=since, top=top)
+        return Response(out.model_dump_json(), media_type="application/json")
+
+    return cached_json(request, answer)

@@ -29,7 +29,7 @@ from otshield.inventory.model import InventorySnapshot
 from otshield.store import Store
 from otshield.store import jobs as jobs_repo
 from otshield.store.inventory import read_inventory
-from otshield.store.models import AlertRow, AlertSourceRow
+from otshield.store.models import AlertRecordRow, AlertSourceRow
 
 __all__ = ["job_analysis", "posture_markdown", "router"]
 
@@ -49,9 +49,10 @@ def job_analysis(store: Store, job_id: int) -> Analysis:
             raise ApiError(409, f"capture job {job_id} is {job.status}; its report exists once "
                                 "it is done", code="not_ready")
         _path, stored = jobs_repo.job_options(db, job_id)
-        rows = db.execute(select(AlertRow.record, AlertSourceRow.count,
+        rows = db.execute(select(AlertRecordRow.record, AlertSourceRow.count,
                                  AlertSourceRow.first_seen, AlertSourceRow.last_seen)
-                          .join(AlertRow, AlertRow.id == AlertSourceRow.alert_id)
+                          .join(AlertRecordRow,
+                                AlertRecordRow.alert_id == AlertSourceRow.alert_id)
                           .where(AlertSourceRow.job_id == job_id)).all()
         snapshot = read_inventory(db) or InventorySnapshot()
     alerts = []

@@ -18,6 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from otshield.console.api.cached import cacheable, cached_json
 from otshield.console.api.errors import ApiError, ErrorResponse
 from otshield.console.api.pagination import Page, PageParams, page_params, page_response
 from otshield.console.auth.deps import Principal, require
@@ -165,6 +166,7 @@ def rule_pack(request: Request) -> tuple[RuleSet, AttackTable]:
 
 
 @router.get("", response_model=Page[RuleSummary], summary="List the rules")
+@cacheable
 def list_rules(
     request: Request,
     _p: Annotated[Principal, require(Permission.RULES_READ)],
@@ -181,30 +183,33 @@ def list_rules(
     builtin: bool | None = None,
     enabled: bool | None = None,
 ) -> Response:
-    pack = _pack(request)
-    ruleset, _table = pack.get()
-    needle = q.lower() if q else None
-    picked = []
-    for rule in ruleset.rules:
-        if needle and needle not in rule.id.lower() and needle not in rule.title.lower() \
-                and needle not in rule.description.lower():
-            continue
-        if severity and not severity_at_least(rule.severity, severity):
-            continue
-        if technique and technique.upper() not in rule.techniques:
-            continue
-        if tactic and tactic not in rule.tactics:
-            continue
-        if dataset and dataset not in rule.datasets:
-            continue
-        if builtin is not None and rule.builtin != builtin:
-            continue
-        if enabled is not None and rule.enabled != enabled:
-            continue
-        picked.append(rule)
-    picked.sort(key=lambda r: r.id)
-    items = [pack.summaries[r.id] for r in picked[params.offset:params.offset + params.limit]]
-    return page_response(items, len(picked), params)
+    def answer() -> Response:
+        pack = _pack(request)
+        ruleset, _table = pack.get()
+        needle = q.lower() if q else None
+        picked = []
+        for rule in ruleset.rules:
+            if needle and needle not in rule.id.lower() and needle not in rule.title.lower() \
+                    and needle not in rule.description.lower():
+                continue
+            if severity and not severity_at_least(rule.severity, severity):
+                continue
+            if technique and technique.upper() not in rule.techniques:
+                continue
+            if tactic and tactic not in rule.tactics:
+                continue
+            if dataset and dataset not in rule.datasets:
+                continue
+            if builtin is not None and rule.builtin != builtin:
+                continue
+            if enabled is not None and rule.enabled != enabled:
+                continue
+            picked.append(rule)
+        picked.sort(key=lambda r: r.id)
+        items = [pack.summaries[r.id] for r in picked[params.offset:params.offset + params.limit]]
+        return page_response(items, len(picked), params)
+
+    return cached_json(request, answer)
 
 
 @router.get("/{rule_id}", response_model=RuleDetail, summary="One rule with its examples",

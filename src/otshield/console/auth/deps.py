@@ -18,8 +18,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import hashlib
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -41,13 +44,15 @@ from otshield.console.auth.service import (
     write_audit,
 )
 from otshield.console.permissions import Permission, Role, allowed
+from otshield.console.readcache import ReadCache
 from otshield.console.settings import ConsoleSettings
 from otshield.errors import OtshieldError
 from otshield.store.common import Change
 from otshield.store.models import UserRow
 
 __all__ = ["Principal", "Requirement", "audit", "audit_change", "audit_in", "auth_runtime",
-           "client_ip", "current_principal", "public", "require", "signed_in"]
+           "client_ip", "current_principal", "known_principal", "public", "require",
+           "signed_in"]
 
 log = logging.getLogger("otshield.console")
 
@@ -133,18 +138,69 @@ def _role_of(user: UserRow) -> Role | None:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """A live credential's principal (its ``ip`` left empty) and until when it may be
+    reused without looking again: its expiry, or when its use is next due to be recorded."""
+
+    principal: Principal
+    until: float
+
+
 def _resolve(request: Request) -> Principal | None:
+    # The store is read once per credential and auth generation (otshield.console.readcache,
+    # otshield.store.version): every change to users, tokens or sessions raises it, so the
+    # next request sees it; the recorded uses do not, nor does any other data.
+    bearer = bearer_token(request)
+    cookie = None if bearer is not None else request.cookies.get(sessions.COOKIE_NAME)
+    if bearer is None and not cookie:
+        return None
+    credential = bearer if bearer is not None else str(cookie)
+
+    def lookup() -> _Found | None:
+        return _lookup(request, bearer is not None, credential)
+
+    cache = getattr(request.app.state, "read_cache", None)
+    if isinstance(cache, ReadCache) and len(credential) <= 256:
+        found = cache.get(_cache_key(bearer is not None, credential), lookup, fresh=_fresh,
+                          keep=lambda f: f is not None, auth=True)
+    else:
+        found = lookup()
+    if found is None:
+        return None
+    return dataclasses.replace(found.principal, ip=client_ip(request))
+
+
+def _cache_key(is_token: bool, credential: str) -> tuple[str, bool, str]:
+    return ("principal", is_token, hashlib.sha256(credential.encode()).hexdigest())
+
+
+def _fresh(found: _Found | None) -> bool:
+    return found is not None and time.time() < found.until
+
+
+def known_principal(request: Request, cache: ReadCache) -> Principal | None:
+    """The request's principal if ``cache`` still holds it, else None; never reads the
+    store (the fast path of :mod:`otshield.console.api.cached`, on the event loop)."""
+    bearer = bearer_token(request)
+    credential = bearer if bearer is not None else request.cookies.get(sessions.COOKIE_NAME)
+    if not credential or len(credential) > 256:
+        return None
+    found = cache.peek(_cache_key(bearer is not None, credential), fresh=_fresh, auth=True)
+    if not isinstance(found, _Found):
+        return None
+    return dataclasses.replace(found.principal, ip=client_ip(request))
+
+
+def _lookup(request: Request, is_token: bool, credential: str) -> _Found | None:
     # Read in a read-only transaction (on SQLite it takes no write lock, so requests do not
     # queue behind each other); record the use in a short write only now and then.
-    ip = client_ip(request)
     now = time.time()
-    bearer = bearer_token(request)
     store = _store(request)
-    principal: Principal | None = None
     touch: Callable[[Session], None] | None = None
     with store.session(write=False) as db:
-        if bearer is not None:
-            found = tokens.lookup_token(db, bearer, now)
+        if is_token:
+            found = tokens.lookup_token(db, credential, now)
             if found is None:
                 return None
             row, user = found
@@ -153,14 +209,15 @@ def _resolve(request: Request) -> Principal | None:
                 return None
             principal = Principal(
                 user_id=user.id, username=user.username, role=role, via="token",
-                scopes=tokens.token_scopes(row), csrf_token=None, token_id=row.id, ip=ip)
+                scopes=tokens.token_scopes(row), csrf_token=None, token_id=row.id)
+            used = row.last_used_at or 0.0
             if tokens.needs_touch(row, now):
                 touch = functools.partial(tokens.touch_token, token_id=row.id, now=now)
+                used = now
+            until = min(row.expires_at or math.inf, used + tokens.TOUCH_INTERVAL)
         else:
-            cookie = request.cookies.get(sessions.COOKIE_NAME)
-            if not cookie:
-                return None
-            srow = sessions.lookup_session(db, cookie, _settings(request), now, touch=False)
+            settings = _settings(request)
+            srow = sessions.lookup_session(db, credential, settings, now, touch=False)
             if srow is None:
                 return None
             suser = db.get(UserRow, srow.user_id)
@@ -169,10 +226,14 @@ def _resolve(request: Request) -> Principal | None:
             principal = Principal(
                 user_id=suser.id, username=suser.username, role=role, via="session",
                 scopes=None, csrf_token=srow.csrf_token,
-                state=sign_in_state(suser, srow.mfa_verified), session_id=srow.id, ip=ip)
+                state=sign_in_state(suser, srow.mfa_verified), session_id=srow.id)
+            seen = srow.last_seen_at
             if sessions.needs_touch(srow, now):
                 touch = functools.partial(sessions.touch_session, session_id=srow.id,
                                           now=now)
+                seen = now
+            until = min(srow.expires_at, seen + settings.session_idle_seconds,
+                        seen + sessions.TOUCH_INTERVAL)
     if touch is not None:
         try:
             with store.session() as db:
@@ -181,7 +242,7 @@ def _resolve(request: Request) -> Principal | None:
             # Recording the use is worth less than answering: a busy database (a long
             # ingestion holding SQLite's write lock) only delays the idle clock a little.
             log.debug("could not record the use of a session/token: %s", exc)
-    return principal
+    return _Found(principal, until)
 
 
 def current_principal(request: Request) -> Principal | None:

@@ -30,9 +30,11 @@ __all__ = ["COOKIE_NAME", "TOUCH_INTERVAL", "clear_cookie", "create_session", "h
            "set_cookie", "touch_session"]
 
 COOKIE_NAME = "otshield_session"
-TOUCH_INTERVAL = 30.0
+TOUCH_INTERVAL = 120.0
 """Seconds between writes of ``last_seen_at``: every request reads the session, but only one in
-a while writes it, which keeps the idle expiry exact to half a minute at no write cost."""
+a while writes it, which keeps the idle expiry (hours) exact to two minutes. Each write is a
+change of the store, which makes the console's read cache compute its answers again, so 50
+signed-in analysts must not write every few seconds."""
 
 
 def hash_token(token: str) -> str:

@@ -23,8 +23,9 @@ __all__ = ["PREFIX", "TOUCH_INTERVAL", "hash_token", "lookup_token", "needs_touc
            "parse_scopes", "token_scopes", "touch_token"]
 
 PREFIX = "otk_"
-TOUCH_INTERVAL = 60.0
-"""Seconds between writes of ``last_used_at`` (every call reads the token, few write it)."""
+TOUCH_INTERVAL = 300.0
+"""Seconds between writes of ``last_used_at`` (every call reads the token, few write it: each
+write is a change of the store, which makes the read cache compute its answers again)."""
 _SHOWN = 12
 """Characters of the token kept in clear: ``otk_`` and 8 random ones."""
 
