@@ -52,7 +52,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, object]]] = [
 ]
 """(label, path, query): the list pages a SOC screen polls."""
 
-WRITE = "write (note)"
+WRITE = "write (assign)"
 """The label of the triage writes' latencies (reported apart from the reads)."""
 
 
@@ -241,8 +241,9 @@ async def run_clients(host: str, port: int, tokens: list[str], clients: int, sec
             await http.close()
 
     async def writer() -> None:
-        """Triage while the screens poll: a note on a random alert ``writes`` times a
-        second (each one commits, so every kept answer of the read cache goes stale)."""
+        """Triage while the screens poll: a random alert assigned to one of the analysts
+        ``writes`` times a second. Each one changes what the lists show (the assignee), so
+        every kept answer of the read cache goes stale and is computed again."""
         rnd = random.Random(-1)
         http = HttpConnection(host, port, {"Authorization": f"Bearer {tokens[0]}"})
         try:
@@ -250,10 +251,9 @@ async def run_clients(host: str, port: int, tokens: list[str], clients: int, sec
                 began = time.perf_counter()
                 try:
                     status, _body = await asyncio.wait_for(http.request(
-                        "POST", f"/api/v1/alerts/{rnd.randint(1, alerts)}/notes",
-                        {"text": "checked with the shift engineer: expected maintenance"}),
-                        30.0)
-                    ok = status == 201
+                        "POST", f"/api/v1/alerts/{rnd.randint(1, alerts)}/assign",
+                        {"assignee": f"bench{rnd.randrange(len(tokens))}"}), 30.0)
+                    ok = status in (200, 409)  # 409: the alert was closed meanwhile
                 except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError,
                         IndexError):
                     ok = False
@@ -281,8 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--alerts", type=int, default=10_000)
     ap.add_argument("--writes", type=float, default=2.0, metavar="PER_SECOND",
-                    help="triage notes written per second beside the reads (default 2; 0: "
-                         "none)")
+                    help="triage changes (assign) per second beside the reads (default 2; "
+                         "0: none)")
     ap.add_argument("--no-cache", action="store_true",
                     help="serve without the read cache (the store's own speed)")
     ap.add_argument("--database", help="SQLAlchemy URL (default: a temporary SQLite file)")

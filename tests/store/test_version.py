@@ -22,7 +22,7 @@ def test_the_data_version_moves_with_every_commit_and_only_then(store: Store) ->
     assert before is not None
     with store.session(write=False) as s:
         assert s.execute(text("SELECT count(*) FROM alerts")).scalar() == 0
-    if store.dialect == "sqlite":  # PostgreSQL's log also moves with other databases' work
+    if store.dialect == "sqlite":  # PostgreSQL: other databases of the server move it too
         assert store.version.current() == before
     other = Store(store.target)  # another connection, as another process would have
     try:
