@@ -174,10 +174,17 @@ class ReadCache:
             return None
         return flight.value if flight.ok else None
 
+    def versions(self) -> tuple[str | None, str | None]:
+        """The data version and the auth generation now, in one read (for :meth:`peek`)."""
+        return self._version.both()
+
     def peek(self, key: Hashable, *, fresh: Callable[[Any], bool] | None = None,
-             auth: bool = False) -> Any:
-        """The value kept for ``key`` if it is still current, else None (nothing computed)."""
-        version = self._current(auth)
+             auth: bool = False, version: str | None = None) -> Any:
+        """The value kept for ``key`` if it is still current, else None (nothing computed).
+        ``version``: the current version, when the caller has just read it
+        (:meth:`versions`)."""
+        if version is None:
+            version = self._current(auth)
         if version is None:
             return None
         now = time.monotonic()

@@ -39,7 +39,8 @@ from sqlalchemy import Engine
 __all__ = ["DataVersion"]
 
 _AUTH_SQL = "SELECT value FROM auth_generation WHERE id = 1"
-_SNAPSHOT_SQL = "SELECT pg_current_snapshot()::text"
+_DATA_SQLITE = "PRAGMA data_version"
+_DATA_POSTGRESQL = "pg_current_snapshot()::text"
 
 log = logging.getLogger("otshield.store")
 
@@ -65,23 +66,33 @@ class DataVersion:
         on the harm of a fault nobody foresaw)."""
 
     def current(self) -> str | None:
-        if self.dialect == "sqlite":
-            return self._sqlite()
-        if self.dialect == "postgresql":
-            return self._postgresql()
-        return None
+        return self.both()[0]
 
     def auth(self) -> str | None:
         """The auth generation: changes with every change to users, sessions and API tokens
         but their recorded uses (``auth_generation``, kept by triggers: migration 0004).
         None: unknown (no such table yet, an in-memory database)."""
-        if self.dialect == "sqlite":
-            return self._sqlite(_AUTH_SQL)
-        if self.dialect == "postgresql":
-            return self._postgresql(_AUTH_SQL)
-        return None
+        return self._read(auth=True)[1]
 
-    def _sqlite(self, sql: str = "PRAGMA data_version") -> str | None:
+    def both(self) -> tuple[str | None, str | None]:
+        """(:meth:`current`, :meth:`auth`) in one read (one round trip on PostgreSQL)."""
+        return self._read(data=True, auth=True)
+
+    def _read(self, *, data: bool = True, auth: bool = False
+              ) -> tuple[str | None, str | None]:
+        if self.dialect == "sqlite":
+            values = self._sqlite([_DATA_SQLITE] * data + [_AUTH_SQL] * auth)
+        elif self.dialect == "postgresql":
+            columns = [_DATA_POSTGRESQL] * data + [f"({_AUTH_SQL})"] * auth
+            values = self._postgresql(f"SELECT {', '.join(columns)}")
+        else:
+            values = None
+        if values is None:
+            return None, None
+        found = iter(values)
+        return (next(found) if data else None), (next(found) if auth else None)
+
+    def _sqlite(self, statements: list[str]) -> list[str | None] | None:
         if self._path is None:
             return None
         with self._lock:
@@ -95,18 +106,16 @@ class DataVersion:
                                                  uri=True, isolation_level=None,
                                                  check_same_thread=False)
                     self._opened += 1
-                row = self._conn.execute(sql).fetchone()
+                rows = [self._conn.execute(sql).fetchone() for sql in statements]
             except sqlite3.Error as exc:
                 log.debug("data version unknown: %s", exc)
                 self._close()
                 return None
-            if row is None:
-                return None
             # which connection is part of the value: a reopened one starts counting again
             # and must not repeat an old value
-            return f"{self._opened}:{row[0]}"
+            return [None if row is None else f"{self._opened}:{row[0]}" for row in rows]
 
-    def _postgresql(self, sql: str = _SNAPSHOT_SQL) -> str | None:
+    def _postgresql(self, sql: str) -> list[str | None] | None:
         import psycopg
 
         with self._lock:
@@ -123,7 +132,9 @@ class DataVersion:
                 log.debug("data version unknown: %s", exc)
                 self._close()
                 return None
-            return None if row is None else f"{self._opened}:{row[0]}"
+            if row is None:
+                return None
+            return [None if v is None else f"{self._opened}:{v}" for v in row]
 
     def _close(self) -> None:
         if self._conn is not None:

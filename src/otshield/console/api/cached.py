@@ -110,14 +110,17 @@ class CachedReads:
         if requirement.permission is None:
             return None
         key = _key(request)
-        kept = self.cache.peek(key)
+        data, generation = self.cache.versions()  # one read for both
+        if data is None:
+            return None
+        kept = self.cache.peek(key, version=data)
         if kept is None:
             # another request is computing it (the data just changed): wait for that one
             # instead of computing it again
             kept = await self.cache.wait_for(key)
         if not isinstance(kept, tuple):
             return None
-        principal = known_principal(request, self.cache)
+        principal = known_principal(request, self.cache, generation)
         if principal is None:
             # the answer is kept but the caller is not (the store changed since it was last
             # recognised): look it up, off the event loop, as the route's dependency would

@@ -179,14 +179,17 @@ def _fresh(found: _Found | None) -> bool:
     return found is not None and time.time() < found.until
 
 
-def known_principal(request: Request, cache: ReadCache) -> Principal | None:
+def known_principal(request: Request, cache: ReadCache, generation: str | None = None
+                    ) -> Principal | None:
     """The request's principal if ``cache`` still holds it, else None; never reads the
-    store (the fast path of :mod:`otshield.console.api.cached`, on the event loop)."""
+    store (the fast path of :mod:`otshield.console.api.cached`, on the event loop).
+    ``generation``: the auth generation, when the caller has just read it."""
     bearer = bearer_token(request)
     credential = bearer if bearer is not None else request.cookies.get(sessions.COOKIE_NAME)
     if not credential or len(credential) > 256:
         return None
-    found = cache.peek(_cache_key(bearer is not None, credential), fresh=_fresh, auth=True)
+    found = cache.peek(_cache_key(bearer is not None, credential), fresh=_fresh, auth=True,
+                       version=generation)
     if not isinstance(found, _Found):
         return None
     return dataclasses.replace(found.principal, ip=client_ip(request))
