@@ -19,8 +19,8 @@ Two halves:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request, Response
 from fastapi.routing import APIRoute, iter_route_contexts
@@ -30,7 +30,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from otshield.console.auth.deps import Requirement, current_principal, known_principal
 from otshield.console.readcache import ReadCache
 
-__all__ = ["CachedReads", "cacheable", "cached_json", "cached_routes", "read_cache"]
+__all__ = ["CachedReads", "cacheable", "cached_json", "cached_routes", "cached_value",
+           "read_cache"]
+
+T = TypeVar("T")
 
 _Frozen = tuple[bytes, int, str]
 """A kept answer: body, status, media type."""
@@ -65,6 +68,14 @@ def cached_json(request: Request, compute: Callable[[], Response]) -> Response:
     body, status, media = cache.get(_key(request), frozen, size=lambda f: len(f[0]) + 200,
                                     keep=lambda f: f[1] == 200)
     return Response(body, status_code=status, media_type=media)
+
+
+def cached_value(request: Request, key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()``, kept under ``key`` while the data is unchanged: what a web page reads
+    from the store (its permission already checked). The value is shared by every request
+    that asks for the same key: callers only read it."""
+    cache = read_cache(request)
+    return compute() if cache is None else cache.get(("value", key), compute)
 
 
 def cached_routes(app: FastAPI) -> dict[str, Requirement]:

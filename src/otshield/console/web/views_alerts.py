@@ -16,10 +16,12 @@ from collections.abc import Callable
 from functools import cache
 from typing import Annotated, Any
 
+import msgspec
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
+from otshield.console.api.cached import cached_value
 from otshield.console.api.pagination import PageParams, page_params
 from otshield.console.auth.deps import Principal, require
 from otshield.console.auth.service import list_users, write_audit
@@ -140,11 +142,15 @@ def alerts_page(request: Request, principal: Annotated[Principal, require(Permis
         zone=zone, category=(category,) if category else (), asset=asset,
         rule_id=(rule,) if rule else (), q=q.strip())
     store = request.app.state.store
-    with store.session(write=False) as db:
-        summaries, total = repo.list_alerts(db, flt, sort="-last_seen", offset=params.offset,
+
+    def read() -> tuple[list[repo.AlertSummary], int, list[str], list[str]]:
+        with store.session(write=False) as db:
+            found, count = repo.list_alerts(db, flt, sort="-last_seen", offset=params.offset,
                                             limit=params.limit)
-        zones = facets.zones(db)
-        categories = facets.alert_categories(db)
+            return found, count, facets.zones(db), facets.alert_categories(db)
+
+    summaries, total, zones, categories = cached_value(
+        request, ("alerts page", msgspec.json.encode(flt), params.offset, params.limit), read)
     shown: dict[str, Any] = {k: v for k, v in (
         ("severity", severity), ("technique", technique), ("zone", zone),
         ("category", category), ("asset", asset), ("rule", rule), ("q", q)) if v}

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 
+from otshield.console.api.cached import cached_value
 from otshield.console.api.pagination import PageParams, page_params
 from otshield.console.auth.deps import Principal, require
 from otshield.console.permissions import Permission
@@ -95,14 +97,20 @@ def assets_page(request: Request, principal: Annotated[Principal, require(Permis
         sort = "name"
     flt = repo.AssetFilter(q=q.strip(), zone=zone, level=lv, vendor=vendor, role=role)
     store = request.app.state.store
-    with store.session(write=False) as db:
-        try:
-            found, total = repo.list_assets(db, flt, sort=sort, offset=params.offset,
-                                            limit=params.limit)
-        except Invalid:
-            found, total = [], 0
-        choices: dict[str, Any] = {"zones": facets.zones(db), "vendors": facets.vendors(db),
-                   "roles": facets.roles(db)}
+
+    def read() -> tuple[list[repo.AssetSummary], int, dict[str, Any]]:
+        with store.session(write=False) as db:
+            try:
+                rows, count = repo.list_assets(db, flt, sort=sort, offset=params.offset,
+                                               limit=params.limit)
+            except Invalid:
+                rows, count = [], 0
+            return rows, count, {"zones": facets.zones(db), "vendors": facets.vendors(db),
+                                 "roles": facets.roles(db)}
+
+    found, total, choices = cached_value(
+        request, ("assets page", msgspec.json.encode(flt), sort, params.offset, params.limit),
+        read)
     shown: dict[str, Any] = {k: v for k, v in (
         ("q", q), ("zone", zone), ("level", "" if lv is None else str(lv)),
         ("vendor", vendor), ("role", role), ("sort", "" if sort == "name" else sort)) if v}

@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
 
+from otshield.console.api.cached import cached_value
 from otshield.console.api.overview import build_overview
 from otshield.console.auth.deps import Principal, require
 from otshield.console.permissions import Permission
@@ -50,11 +51,15 @@ def caption(width: float) -> str:
 def overview_page(request: Request,
                   principal: Annotated[Principal, require(Permission.ALERTS_READ)]) -> Response:
     store = request.app.state.store
-    overview = build_overview(store, buckets=_BUCKETS, top=_RISKY)
-    with store.session(write=False) as db:
-        recent, _total = alert_repo.list_alerts(
-            db, alert_repo.AlertFilter(status=alert_repo.OPEN), sort="-last_seen",
-            limit=_RECENT)
+
+    def latest() -> list[alert_repo.AlertSummary]:
+        with store.session(write=False) as db:
+            return alert_repo.list_alerts(db, alert_repo.AlertFilter(status=alert_repo.OPEN),
+                                          sort="-last_seen", limit=_RECENT)[0]
+
+    overview = cached_value(request, ("overview", _BUCKETS, _RISKY),
+                            lambda: build_overview(store, buckets=_BUCKETS, top=_RISKY))
+    recent = cached_value(request, ("recent alerts", _RECENT), latest)
     buckets = [Bucket(start=b.start, counts=b.counts) for b in overview.timeline]
     weights = ", ".join(f"{s} {w}" for s, w in overview.risk_weights.items() if w)
     return render(request, "overview.html", principal, title="Overview", overview=overview,
