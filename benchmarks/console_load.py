@@ -219,6 +219,22 @@ async def run_clients(host: str, port: int, tokens: list[str], clients: int, sec
     targets = [(label, path + ("?" + urlencode(params) if params else ""))
                for label, path, params in ENDPOINTS]
 
+    async def timed(http: HttpConnection, label: str, method: str, target: str,
+                    body: object, accept: tuple[int, ...]) -> float:
+        """One request, its latency recorded under ``label`` (an error: any other status,
+        a broken connection or no answer in 30 s); returns when it began."""
+        began = time.perf_counter()
+        try:
+            status, _body = await asyncio.wait_for(http.request(method, target, body), 30.0)
+            ok = status in accept
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+            ok = False
+            await http.close()
+        latencies[label].append(time.perf_counter() - began)
+        if not ok:
+            errors[label] += 1
+        return began
+
     async def client(n: int) -> None:
         rnd = random.Random(n)
         http = HttpConnection(host, port,
@@ -226,17 +242,7 @@ async def run_clients(host: str, port: int, tokens: list[str], clients: int, sec
         try:
             while time.perf_counter() < stop:
                 label, target = rnd.choice(targets)
-                began = time.perf_counter()
-                try:
-                    status, _body = await asyncio.wait_for(http.get(target), 30.0)
-                    ok = status == 200
-                except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError,
-                        IndexError):
-                    ok = False
-                    await http.close()
-                latencies[label].append(time.perf_counter() - began)
-                if not ok:
-                    errors[label] += 1
+                await timed(http, label, "GET", target, None, (200,))
         finally:
             await http.close()
 
@@ -248,19 +254,9 @@ async def run_clients(host: str, port: int, tokens: list[str], clients: int, sec
         http = HttpConnection(host, port, {"Authorization": f"Bearer {tokens[0]}"})
         try:
             while writes > 0 and time.perf_counter() < stop:
-                began = time.perf_counter()
-                try:
-                    status, _body = await asyncio.wait_for(http.request(
-                        "POST", f"/api/v1/alerts/{rnd.randint(1, alerts)}/assign",
-                        {"assignee": f"bench{rnd.randrange(len(tokens))}"}), 30.0)
-                    ok = status in (200, 409)  # 409: the alert was closed meanwhile
-                except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError,
-                        IndexError):
-                    ok = False
-                    await http.close()
-                latencies[WRITE].append(time.perf_counter() - began)
-                if not ok:
-                    errors[WRITE] += 1
+                began = await timed(  # 409: the alert was closed meanwhile
+                    http, WRITE, "POST", f"/api/v1/alerts/{rnd.randint(1, alerts)}/assign",
+                    {"assignee": f"bench{rnd.randrange(len(tokens))}"}, (200, 409))
                 await asyncio.sleep(max(0.0, 1 / writes - (time.perf_counter() - began)))
         finally:
             await http.close()
