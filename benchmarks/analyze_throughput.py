@@ -17,7 +17,9 @@ inventory) is measured on an empty capture and shown in seconds.
 Captures: the project's demo plant (``otshield.demo.write_demo_capture``, ``--packets``) and the
 largest corpus captures (QUT DNP3 Masquerading, Lemay channel_4d_12s, ct-samples Plant1_S7comm)
 when ../shared is present. Times are CPU time of this process (``time.process_time``), so
-other load on the machine does not count. Then a cProfile of the ``full`` run on the demo
+other load on the machine does not count (it still slows a process sharing the caches: the
+``paired`` column gives the median of each repetition's own full/decode ratio, whose two runs
+follow each other and so share the load). Then a cProfile of the ``full`` run on the demo
 capture and of the corpus capture with the lowest ratio shows where the detection time goes
 (the detectors' own functions).
 
@@ -32,6 +34,7 @@ import cProfile
 import gc
 import importlib
 import pstats
+import statistics
 import sys
 import tempfile
 import time
@@ -177,19 +180,24 @@ def measure(name: str, path: Path, repeat: int, tmp: Path, site: Path | None
         fn()
     best = {k: float("inf") for k in runs}
     worst = {k: 0.0 for k in runs}
+    paired: list[float] = []
     packets = 0
     for _ in range(repeat):
+        this: dict[str, float] = {}
         for key, fn in runs.items():
             gc.collect()
             n, seconds = fn()
             packets = n if key == "decode" else packets
             best[key] = min(best[key], seconds)
             worst[key] = max(worst[key], seconds)
+            this[key] = seconds
+        paired.append(this["decode"] / this["full"])
     alerts = analyze(path, opts_full)[2]
     return {"capture": name, "packets": packets, "notes": notes, "alerts": alerts,
             "decode_s": best["decode"], "rules_s": best["rules"], "full_s": best["full"],
             "rules_startup_s": best["rules_startup"], "full_startup_s": best["full_startup"],
-            "spread": max(worst[k] / best[k] for k in ("decode", "rules", "full"))}
+            "spread": max(worst[k] / best[k] for k in ("decode", "rules", "full")),
+            "paired": statistics.median(paired)}
 
 
 def profile(path: Path, tmp: Path, site: Path | None, top: int) -> None:
@@ -266,7 +274,7 @@ def main() -> int:
               "empty capture, shown in seconds)")
         head = (f"{'capture':34} {'packets':>7} {'decode p/s':>10} {'rules p/s':>9} "
                 f"{'ratio':>5} {'full p/s':>8} {'ratio':>5} {'steady':>6} {'start-up':>8} "
-                f"{'alerts':>6} {'spread':>6}  full run has")
+                f"{'alerts':>6} {'spread':>6} {'paired':>6}  full run has")
         print(head)
         print("-" * len(head))
         worst = worst_steady = 1.0
@@ -281,12 +289,16 @@ def main() -> int:
                      steady_ratio=steady)
             print(f"{str(r['capture'])[-34:]:34} {n:>7,} {dec:>10,.0f} {rules:>9,.0f} "
                   f"{rules / dec:>5.0%} {full:>8,.0f} {full / dec:>5.0%} {steady:>6.0%} "
-                  f"{startup:>7.2f}s {r['alerts']:>6} {float(r['spread']):>6.2f}  {r['notes']}")
+                  f"{startup:>7.2f}s {r['alerts']:>6} {float(r['spread']):>6.2f} "
+                  f"{float(r['paired']):>6.0%}  {r['notes']}")
         print(f"lowest full/decode ratio: {worst:.0%} whole run, {worst_steady:.0%} steady "
               f"(target {TARGET:.0%})")
         print("spread: slowest / fastest repetition of the same run; well above 1 means the "
               "machine was busy\n(other processes share the cores and caches) and the ratios "
               "are uncertain by about that much")
+        print("paired: full/decode ratio of each repetition (its decode and full runs back to "
+              "back, so under the\nsame load), median over the repetitions: steadier than "
+              "the ratio of two best times on a busy machine")
         if not args.no_profile:
             profile(demo, tmp, site, args.top)
             worst_corpus = min((r for r in results[1:]), default=None,

@@ -66,6 +66,16 @@ class AssetContext:
         """(ip, mac) -> roles, valid while the inventory's generation is ``_roles_gen``."""
         self._roles_gen = -1
 
+    @property
+    def has_overrides(self) -> bool:
+        """Does the site file describe any asset (name, role, zone, level, safety)?"""
+        return bool(self._overrides)
+
+    @property
+    def places_addresses(self) -> bool:
+        """Can :meth:`zone` place any address (subnets or VLANs; overrides aside)?"""
+        return bool(self._nets or self._vlan_zone)
+
     # -- zones -----------------------------------------------------------------------------------
     def _zone_uncached(self, ip: str) -> SiteZone | None:
         override = self._overrides.get(ip)

@@ -26,11 +26,18 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 from otshield.events import ArpEvent, Event, FlowEvent
 from otshield.inventory.advisories import Advisory
-from otshield.inventory.facts import EXTRACTORS, with_vlan
+from otshield.inventory.facts import (
+    EXTRACTOR_INPUTS,
+    EXTRACTOR_NEEDS,
+    EXTRACTORS,
+    Observation,
+    with_vlan,
+)
 from otshield.inventory.model import AssetEvent, InventorySnapshot, RoleRecord
 from otshield.inventory.oui import mac_vendor
 from otshield.inventory.roles import (
@@ -190,13 +197,18 @@ class InventoryBuilder:
         if extractor is None and not has_class:
             return _ignore
 
+        if extractor is not None:
+            extractor = _fast_extractor(tag, extractor)
         seen = self._seen
+        function = self._function
 
         def handle(event: Any) -> None:
             if extractor is not None:
                 found = extractor(event)
                 if found:
-                    for obs in with_vlan(event, found):
+                    if getattr(event, "vlan", None) is not None:
+                        found = with_vlan(event, found)
+                    for obs in found:
                         row = seen.get(obs)
                         if row is not None:  # a fact seen before: only its time and count move
                             row[1] = event.ts
@@ -205,7 +217,7 @@ class InventoryBuilder:
                             kind, addr, name, value, source = obs
                             self.fact(kind, addr, name, value, source, event.ts, event.frame)
             if has_class:
-                self._function(tag, event)
+                function(tag, event)
         return handle
 
     # -- hosts and facts -------------------------------------------------------------------------
@@ -316,41 +328,63 @@ class InventoryBuilder:
 
     # -- flows -----------------------------------------------------------------------------------
     def _flow(self, f: FlowEvent) -> None:
-        if not _unicast_ip(f.src_ip) or not f.dst_ip:
+        src_ip, dst_ip = f.src_ip, f.dst_ip
+        if not _unicast_ip(src_ip) or not dst_ip:
             return
-        client = self.host(f"ip:{f.src_ip}", f.start, f.frame)
+        # (known hosts and MACs, nearly every flow: looked up here, the methods only for new)
+        hosts = self.hosts
+        ts = f.ts
+        key = f"ip:{src_ip}"
+        client = hosts.get(key) or self.host(key, f.start, f.frame)
         to_server, to_client = f.packets_to_server, f.packets_to_client
-        client.packets += to_server + to_client
-        client.bytes += f.bytes_to_server + f.bytes_to_client
-        client.last_seen = max(client.last_seen, f.ts)
-        client.ips[f.src_ip][1] = client.last_seen
-        if f.vlan is not None:
-            client.vlans.add(f.vlan)
-        if f.src_mac:
-            self._mac(client, f.src_ip, f.src_mac, "flow", f.ts, f.frame)
+        packets = to_server + to_client
+        size = f.bytes_to_server + f.bytes_to_client
+        client.packets += packets
+        client.bytes += size
+        if ts > client.last_seen:
+            client.last_seen = ts
+        client.ips[src_ip][1] = client.last_seen
+        vlan = f.vlan
+        if vlan is not None:
+            client.vlans.add(vlan)
+        mac = f.src_mac
+        if mac:
+            row = client.macs.get(mac)
+            if row is not None and _unicast_mac(mac):
+                row[1] = ts
+            else:
+                self._mac(client, src_ip, mac, "flow", ts, f.frame)
         proto = f.protocol.removeprefix("guess:") if f.protocol else ""
         name = proto or f"{f.transport}/{f.dst_port}"
-        if not _unicast_ip(f.dst_ip):
+        if not _unicast_ip(dst_ip):
             client.used[name] += 1  # broadcast and multicast: discovery, no server to credit
             return
-        server = self.host(f"ip:{f.dst_ip}", f.start, f.frame)
-        server.packets += to_server + to_client
-        server.bytes += f.bytes_to_server + f.bytes_to_client
-        server.last_seen = max(server.last_seen, f.ts)
-        server.ips[f.dst_ip][1] = server.last_seen
-        if f.vlan is not None:
-            server.vlans.add(f.vlan)
-        if f.dst_mac:
-            self._mac(server, f.dst_ip, f.dst_mac, "flow", f.ts, f.frame)
+        key = f"ip:{dst_ip}"
+        server = hosts.get(key) or self.host(key, f.start, f.frame)
+        server.packets += packets
+        server.bytes += size
+        if ts > server.last_seen:
+            server.last_seen = ts
+        server.ips[dst_ip][1] = server.last_seen
+        if vlan is not None:
+            server.vlans.add(vlan)
+        mac = f.dst_mac
+        if mac:
+            row = server.macs.get(mac)
+            if row is not None and _unicast_mac(mac):
+                row[1] = ts
+            else:
+                self._mac(server, dst_ip, mac, "flow", ts, f.frame)
         answered = to_client > 0
         ckey = (client.key, server.key, name)
         c = self.conduits.get(ckey)
         if c is None:
             c = self.conduits[ckey] = Conduit(f.transport, f.dst_port, f.start)
         c.flows += 1
-        c.packets += to_server + to_client
-        c.bytes += f.bytes_to_server + f.bytes_to_client
-        c.last_seen = max(c.last_seen, f.ts)
+        c.packets += packets
+        c.bytes += size
+        if ts > c.last_seen:
+            c.last_seen = ts
         client.used[name] += 1
         if answered:
             server.served[name] += 1
@@ -365,7 +399,9 @@ class InventoryBuilder:
         if proto in CONTROL_SERVICES:
             if _room(server, "controller"):
                 self.role(server, "controller", f"answers {proto} to {f.src_ip}", ts, frame)
-            polled = client.polled.setdefault(proto, set())
+            polled = client.polled.get(proto)
+            if polled is None:
+                polled = client.polled[proto] = set()
             if len(polled) < _MAX_PEERS and f.dst_ip not in polled:
                 polled.add(f.dst_ip)
                 client.polled_all.add(f.dst_ip)
@@ -404,8 +440,9 @@ class InventoryBuilder:
             client, conduit, from_server = fast
             if from_server and cls != "read":
                 return
-            if cls == "read" and client.reads >= HMI_MIN_READS:
-                client.classes_sent[cls] += 1
+            if (cls == "read" and client.reads >= HMI_MIN_READS) or (
+                    cls != "read" and cls not in ENGINEERING_CLASSES):
+                client.classes_sent[cls] += 1  # all that _classes would do with it
             else:
                 self._classes(client, tag, cls, e.src_ip if from_server else e.dst_ip, e)
             if conduit is not None:
@@ -526,3 +563,37 @@ def _room(h: Host, role: str) -> bool:
 
 def _ignore(event: Any) -> None:
     return None
+
+
+_EXTRACTOR_MEMO = 4096
+"""Combinations of input values remembered per memoised extractor (cleared when full)."""
+
+
+def _fast_extractor(tag: str, extractor: Callable[[Any], list[Observation]]
+                    ) -> Callable[[Any], list[Observation]]:
+    """``extractor`` with the same results, for less: remembered per combination of its
+    inputs (``EXTRACTOR_INPUTS``), or not called when its fields are all unset
+    (``EXTRACTOR_NEEDS``). The lists it returns are only read."""
+    inputs = EXTRACTOR_INPUTS.get(tag)
+    if inputs is not None:
+        key_of = attrgetter(*inputs)
+        memo: dict[Any, list[Observation]] = {}
+
+        def remembered(event: Any) -> list[Observation]:
+            key = key_of(event)
+            found = memo.get(key)
+            if found is None:
+                if len(memo) >= _EXTRACTOR_MEMO:
+                    memo.clear()
+                found = memo[key] = extractor(event)
+            return found
+        return remembered
+    needs = EXTRACTOR_NEEDS.get(tag)
+    if needs is not None and len(needs) > 1:
+        read = attrgetter(*needs)
+        unset = (None,) * len(needs)
+
+        def guarded(event: Any) -> list[Observation]:
+            return [] if read(event) == unset else extractor(event)
+        return guarded
+    return extractor

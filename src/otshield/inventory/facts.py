@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["EXTRACTORS", "Observation", "with_vlan"]
+__all__ = ["EXTRACTORS", "EXTRACTOR_INPUTS", "EXTRACTOR_NEEDS", "Observation", "with_vlan"]
 
 Observation = tuple[str, str, str, str, str]
 """(``ip`` or ``mac``, address, fact name, value, source)."""
@@ -470,6 +470,21 @@ def _mqtt(e: Any) -> list[Observation]:
          e.client_id, "mqtt.connect")
     return out
 
+
+EXTRACTOR_INPUTS: dict[str, tuple[str, ...]] = {
+    "dnp3": ("from_master", "src_ip", "dst_ip", "link_src", "link_dst"),
+    "iec104": ("src_port", "src_ip", "dst_ip", "common_address"),
+    "mqtt": ("packet_type", "src_ip", "client_id"),
+}
+"""Extractors run on every message whose observations follow from these plain fields alone:
+the builder remembers them per combination of values (a plant repeats a few) instead of
+building them again."""
+
+EXTRACTOR_NEEDS: dict[str, tuple[str, ...]] = {
+    "modbus": ("mei", "server_id"),
+}
+"""Extractors that find nothing unless one of these fields is set (most messages set none):
+the builder skips the call when all are None."""
 
 EXTRACTORS: dict[str, Extractor] = {
     "modbus": _modbus,

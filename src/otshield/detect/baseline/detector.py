@@ -233,8 +233,9 @@ class BaselineDetector(BaselineAlerts):
         # the server port decides; a direction bit only when ports do not (spoofed DNP3
         # requests carry DIR=0, so the bit alone would hide them)
         ports = info.ports
-        if (e.src_port in ports) != (e.dst_port in ports):
-            swapped = e.src_port in ports
+        from_port = e.src_port in ports
+        if from_port != (e.dst_port in ports):
+            swapped = from_port
         else:
             swapped = bool(info.orient) and not getattr(e, info.orient)
         if src not in self._assets:
@@ -262,9 +263,10 @@ class BaselineDetector(BaselineAlerts):
             if pair is None:
                 return
         zone = pair.zone
-        learning = zone.phase.learning and self._tick(zone, e.ts)
+        ts = e.ts
+        learning = zone.phase.learning and self._tick(zone, ts)
         if learning:
-            pair.model.last_seen = e.ts
+            pair.model.last_seen = ts
         if info.code_key is None or swapped:
             return  # responses and reports: the request's function was judged already
         raw = info.code_key(e)
@@ -293,10 +295,10 @@ class BaselineDetector(BaselineAlerts):
             if poll is None:
                 return
         prev = poll.last
-        poll.last = e.ts
+        poll.last = ts
         if prev is None:
             return
-        interval = e.ts - prev
+        interval = ts - prev
         if learning:
             model = poll.model
             if model is None:

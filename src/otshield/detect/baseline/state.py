@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from operator import attrgetter
 from statistics import median
+from typing import Any
 
 from otshield.detect.baseline.fields import (
     FUNCTION_FIELDS,
@@ -165,9 +166,40 @@ def _raw_key(paths: Sequence[str]) -> Getter | None:
         return attrgetter(*paths)
     tops = tuple(dict.fromkeys(p.split(".")[0] for p in paths))
     if any(p.split(".")[1].isdigit() for p in paths if "." in p):  # into a list: read the values
+        shared = _one_element(paths)
+        if shared is not None:
+            return shared
         getters = tuple(compile_path(p) for p in paths)
         return lambda e: tuple(g(e) for g in getters)
     return attrgetter(*tops)
+
+
+def _one_element(paths: Sequence[str]) -> Getter | None:
+    """For paths into the same element of a list (``objects.0.group``, ``objects.0.variation``),
+    one getter reading the element once and its attributes in one C call: the values the
+    paths' own getters give, as a tuple. None for other shapes."""
+    parts = [p.split(".") for p in paths]
+    if len(parts) < 2 or any(len(q) != 3 for q in parts):
+        return None
+    outer, index = parts[0][0], parts[0][1]
+    if not index.isdigit() or any(q[0] != outer or q[1] != index for q in parts) \
+            or any(q[2].isdigit() for q in parts):
+        return None
+    n = int(index)
+    attrs = attrgetter(*(q[2] for q in parts))
+    none = (None,) * len(parts)
+    names = tuple(q[2] for q in parts)
+
+    def read(e: object) -> Any:
+        items = getattr(e, outer, None)
+        item = items[n] if isinstance(items, (list, tuple)) and len(items) > n else None
+        if item is None:
+            return none
+        try:
+            return attrs(item)
+        except AttributeError:  # an element without one of them: None for that one
+            return tuple(getattr(item, name, None) for name in names)
+    return read
 
 
 MAX_CODES = 4096

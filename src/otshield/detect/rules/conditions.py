@@ -21,6 +21,7 @@ from __future__ import annotations
 import itertools
 import keyword
 import re
+import weakref
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
@@ -30,6 +31,7 @@ import netaddr
 from otshield.detect.rules.context_fields import (
     CONTEXT_FIELDS,
     CONTEXT_PREFIXES,
+    INLINE_CONTEXT,
     RuleContext,
     parse_network,
 )
@@ -46,6 +48,9 @@ __all__ = [
     "check_block",
     "compile_block",
     "field_reader",
+    "fields_read",
+    "forget_memos",
+    "inline_read",
     "prefilter",
 ]
 
@@ -134,16 +139,38 @@ def _function(src: _Src) -> Predicate:
     code = f"def _make({', '.join(names)}):\n    return lambda e, c: {src.expr}\n"
     scope: dict[str, Any] = {}
     exec(compile(code, "<otshield rule predicate>", "exec"),  # names and operators only
-         {"__builtins__": {"isinstance": isinstance, "bool": bool}, "_NUM": _NUM}, scope)
+         {"__builtins__": {"isinstance": isinstance, "bool": bool, "str": str}, "_NUM": _NUM},
+         scope)
     fn: Predicate = scope["_make"](**src.env)
     return fn
 
 
 def _read_expr(fp: FieldPath, env: dict[str, Any]) -> str:
-    """The read of a plain (single-valued) event field: the attribute itself when it is one."""
-    if len(fp.attrs) == 1 and fp.attrs[0].isidentifier() and not keyword.iskeyword(fp.attrs[0]):
-        return f"e.{fp.attrs[0]}"
-    return f"{_bind(env, fp.getter)}(e)"
+    """The read of a plain (single-valued) event field: the attribute itself when it is one,
+    an inline read of an optional record's attribute (``mei.type``) when it is two."""
+    inline = inline_read(fp, "e", env)
+    return inline if inline is not None else f"{_bind(env, fp.getter)}(e)"
+
+
+def _identifier(name: str) -> bool:
+    return name.isidentifier() and not keyword.iskeyword(name)
+
+
+def inline_read(fp: FieldPath, event: str, env: dict[str, Any]) -> str | None:
+    """Python source reading ``fp`` from the event named ``event``, as its getter reads it,
+    for a top-level attribute (``e.function_code``) or an attribute of an optional record
+    (``mei.type``: None when the record is None or lacks it); None for other paths. Only
+    attribute names of the event class go into the source (``getattr`` is bound in ``env``)."""
+    attrs = fp.attrs
+    if fp.many or not all(_identifier(a) for a in attrs):
+        return None
+    if len(attrs) == 1:
+        return f"{event}.{attrs[0]}"
+    if len(attrs) == 2:
+        ga, o = _bind(env, getattr), f"o{next(_names)}"
+        return (f"(None if ({o} := {ga}({event}, '{attrs[0]}', None)) is None "
+                f"else {ga}({o}, '{attrs[1]}', None))")
+    return None
 
 
 _COMPARE = {"lt": "<", "le": "<=", "gt": ">", "ge": ">="}
@@ -390,6 +417,52 @@ def _ip_int(text: str) -> tuple[int, int] | None:
     return addr.version, int(addr)
 
 
+_REGEX_MEMO = 2048
+"""Strings remembered per regex test with their answer. Plants repeat themselves (the same
+DNS names, URIs, user agents all day): a repeated string costs one look-up instead of a search
+(the patterns of the pack are long alternations). Bounded: cleared when full."""
+
+
+class _Memo(dict[str, bool]):
+    """One regex test's answers (a dict that can be weakly referenced, see ``_MEMOS``)."""
+
+
+_MEMOS: list[weakref.ref[_Memo]] = []
+"""Every regex memo (weakly: they live as long as their rules), so that
+:func:`forget_memos` can start each analysis cold."""
+
+
+def forget_memos() -> None:
+    """Empty the regex memos (each analysis starts with none: results never depend on them,
+    but the time an analysis takes should not depend on the analyses before it)."""
+    alive = []
+    for ref in _MEMOS:
+        memo = ref()
+        if memo is not None:
+            memo.clear()
+            alive.append(ref)
+    _MEMOS[:] = alive
+
+
+def _regex_search(pattern: str) -> Callable[[str], bool]:
+    """Does ``pattern`` occur in a string (``re.search``), remembered per string."""
+    search = re.compile(pattern).search
+    memo = _Memo()
+    if len(_MEMOS) >= 4096:  # rule sets loaded again and again: drop the memos gone
+        _MEMOS[:] = [ref for ref in _MEMOS if ref() is not None]
+    _MEMOS.append(weakref.ref(memo))
+    get = memo.get
+
+    def found(text: str) -> bool:
+        hit = get(text)
+        if hit is None:
+            if len(memo) >= _REGEX_MEMO:
+                memo.clear()
+            hit = memo[text] = search(text) is not None
+        return hit
+    return found
+
+
 def _element_test(op: str, arg: Any) -> Callable[[Any], bool]:
     """The positive test of ``op`` on one value (None fails)."""
     if op == "eq":
@@ -409,8 +482,8 @@ def _element_test(op: str, arg: Any) -> Callable[[Any], bool]:
         lo, hi = arg
         return lambda v: isinstance(v, _NUM) and lo <= v <= hi
     if op == "regex":
-        search = re.compile(arg).search
-        return lambda v: isinstance(v, str) and search(v) is not None
+        search = _regex_search(arg)
+        return lambda v: isinstance(v, str) and search(v)
     if op == "contains":
         return lambda v: isinstance(v, str) and arg in v
     if op == "startswith":
@@ -492,18 +565,32 @@ def _compile_field(path: str, value: object, cls: type) -> _Src | bool:
         if op in _COMPARE:
             return _Src(f"isinstance(v := {x}, _NUM) and v {_COMPARE[op]} {_bind(env, arg)}",
                         env)
+        if op in ("regex", "not_regex"):
+            search = _bind(env, _regex_search(arg))
+            if op == "regex":
+                return _Src(f"isinstance(v := {x}, str) and {search}(v)", env)
+            # a missing value passes a negative test; a present one must not match
+            return _Src(f"(v := {x}) is None or not (isinstance(v, str) and {search}(v))", env)
     # the same for a context field with one value (``src.internal: false``, ``dst.zone: X``),
     # with the generic path's handling of a missing value (None)
     if not many and not container and len(tests) == 1 and tests[0][0] in (
             "eq", "ne", "in", "not_in"):
         op, arg = tests[0]
         env = {}
-        r = _bind(env, read)
+        inline = INLINE_CONTEXT.get(path)
+        if inline is not None:
+            # an address class (``src.internal``): one look-up in a table by address, the
+            # call only for link-layer frames (no IP address), where the MAC answers
+            side, table, no_ip = inline
+            t, m = _bind(env, table), _bind(env, no_ip)
+            x = f"({t}[e.{side}_ip] if e.{side}_ip else {m}(e))"
+        else:
+            x = f"{_bind(env, read)}(e, c)"
         k = _bind(env, frozenset(arg) if op in ("in", "not_in") else arg)
         if op in ("eq", "in"):
-            return _Src(f"(v := {r}(e, c)) is not None and v {'==' if op == 'eq' else 'in'} {k}",
+            return _Src(f"(v := {x}) is not None and v {'==' if op == 'eq' else 'in'} {k}",
                         env)
-        return _Src(f"(v := {r}(e, c)) is None or v {'!=' if op == 'ne' else 'not in'} {k}",
+        return _Src(f"(v := {x}) is None or v {'!=' if op == 'ne' else 'not in'} {k}",
                     env)
     # and on a set-like value read whole (``src.roles``, a list field): set operations
     if container and len(tests) == 1 and tests[0][0] in ("eq", "ne", "in", "not_in"):
@@ -588,6 +675,45 @@ def prefilter(block: dict[str, Any], cls: type
             continue
         return fp.path, fp.getter, values
     return None
+
+
+def fields_read(block: dict[str, Any], cls: type, constant: frozenset[str] = frozenset()
+                ) -> frozenset[tuple[str, ...]] | None:
+    """The event fields (as attribute steps) the compiled block reads on ``cls``; None when it
+    reads anything else (a context field not in ``constant``, a path crossing a list, a list
+    leaf). Fields ``cls`` lacks are left out (their tests compile to constants), and so are the
+    context fields in ``constant`` (those that give one answer for every event of the run). A
+    predicate that reads only fields whose values are known gives the same answer for every
+    event with those values."""
+    out: set[tuple[str, ...]] = set()
+    for key, value in block.items():
+        if key == "dataset":
+            continue
+        if key in ("any", "all"):
+            subs = value if isinstance(value, list) else []
+        elif key == "not":
+            subs = [value]
+        else:
+            if key in constant:
+                continue
+            if not isinstance(key, str) or key in CONTEXT_FIELDS \
+                    or key.startswith(CONTEXT_PREFIXES):
+                return None
+            fp = resolve_field(cls, key)
+            if fp is None:
+                continue
+            if fp.many:
+                return None
+            out.add(fp.attrs)
+            continue
+        for sub in subs:
+            if not isinstance(sub, dict):
+                return None
+            found = fields_read(sub, cls, constant)
+            if found is None:
+                return None
+            out |= found
+    return frozenset(out)
 
 
 _CHEAP_CONTEXT = frozenset({"src.internal", "dst.internal", "src.broadcast", "dst.broadcast"})

@@ -20,7 +20,7 @@ import netaddr
 
 from otshield.detect.context import AssetContext
 
-__all__ = ["CONTEXT_FIELDS", "ContextField", "RuleContext", "context_field"]
+__all__ = ["CONTEXT_FIELDS", "INLINE_CONTEXT", "ContextField", "RuleContext", "context_field"]
 
 _NO_ROLES: frozenset[str] = frozenset()
 
@@ -35,6 +35,34 @@ def _ip_class(ip: str) -> tuple[bool, bool] | None:
                 or addr.is_multicast or addr.is_unspecified)
     broadcast = addr.is_multicast or (addr.version == 4 and ip == "255.255.255.255")
     return internal, broadcast
+
+
+class _InternalByIp(dict[str, "bool | None"]):
+    """IP address -> ``internal`` (None when it is not an address), filled on first use; the
+    same answers as :func:`_ip_class`, read with one subscript from compiled predicates."""
+
+    _LIMIT = 1 << 16
+
+    def __missing__(self, ip: str) -> bool | None:
+        if len(self) >= self._LIMIT:  # bounded: a scan of random addresses
+            self.clear()
+        cls = _ip_class(ip)
+        value = self[ip] = cls[0] if cls is not None else None
+        return value
+
+
+def _mac_internal(attr: str) -> Callable[[Any], bool | None]:
+    """``internal`` of an end without an IP address: a MAC-only frame stays on the segment."""
+    def internal(event: Any) -> bool | None:
+        return True if (getattr(event, attr, "") or "") else None
+    return internal
+
+
+INLINE_CONTEXT: dict[str, tuple[str, dict[str, bool | None], Callable[[Any], bool | None]]] = {
+    f"{side}.internal": (side, _InternalByIp(), _mac_internal(f"{side}_mac"))
+    for side in ("src", "dst")}
+"""Context fields that compiled predicates read inline: (side, table by IP, reader for
+events without an IP). Their answer depends on the address alone."""
 
 
 def _mac_broadcast(mac: str) -> bool:
@@ -64,6 +92,24 @@ class RuleContext:
                     directed.add(str(net.broadcast))
         self.site_jump_hosts = jump
         self._directed = frozenset(directed)
+
+    def constant_fields(self) -> frozenset[str]:
+        """The context fields that give the same answer for every event of this run: the
+        ``site.*`` facts, and the per-address ones the site file cannot vary (``declared_roles``
+        when it declares none, ``safety`` when it overrides no asset, zones and levels when it
+        places no address). Rules reading only these and grouped event fields are decided once
+        per combination of values (see the rule engine's dispatch)."""
+        assets = self.assets
+        names = {"site.zones", "site.jump_hosts"}
+        sided: list[str] = []
+        if not assets.declared:
+            sided.append("declared_roles")
+        if not assets.has_overrides:
+            sided.append("safety")
+            if not assets.places_addresses:
+                sided += ["zone", "level", "it", "ot"]
+        names.update(f"{side}.{name}" for side in ("src", "dst") for name in sided)
+        return frozenset(names)
 
     # -- per side --------------------------------------------------------------------------------
     @staticmethod

@@ -2,7 +2,11 @@
 
 Rules are indexed by event class: the first event of a class builds the list of handlers that
 concern it (one per rule, or per sequence step, reading that class), so an event costs only the
-rules of its dataset, and each costs one compiled predicate call. Match rules alert at once;
+rules of its dataset, and each costs one compiled predicate call. Rules testing a plain field
+for equality are grouped by it; the handlers for each combination of grouped values are
+remembered as one generated function, with the predicates that read nothing but those values
+(and context facts constant for the run, such as declared roles when the site declares none)
+decided once for the combination instead of per event. Match rules alert at once;
 threshold rules count per key in bounded sliding windows and alert when the threshold is crossed,
 then at most once per window per key; sequence rules keep bounded per-asset chains and alert on
 the last step within ``within`` of the first.
@@ -15,7 +19,6 @@ context knows them.
 
 from __future__ import annotations
 
-import keyword
 from collections.abc import Callable, Hashable
 from operator import attrgetter
 from typing import Any
@@ -24,8 +27,14 @@ import msgspec
 
 from otshield.detect.alert import Alert, AlertSink, make_alert
 from otshield.detect.context import AssetContext
-from otshield.detect.rules.conditions import Predicate, prefilter
-from otshield.detect.rules.context_fields import CONTEXT_FIELDS, RuleContext
+from otshield.detect.rules.conditions import (
+    Predicate,
+    fields_read,
+    forget_memos,
+    inline_read,
+    prefilter,
+)
+from otshield.detect.rules.context_fields import CONTEXT_FIELDS, CONTEXT_PREFIXES, RuleContext
 from otshield.detect.rules.fields import resolve_field
 from otshield.detect.rules.model import Rule, RuleSet
 from otshield.detect.rules.windows import SequenceSteps, ThresholdWindows
@@ -70,10 +79,9 @@ def _tuple_reader(cls: type, paths: tuple[str, ...], reads: tuple[Callable[[Any]
     parts = []
     for i, (path, read) in enumerate(zip(paths, reads, strict=True)):
         fp = resolve_field(cls, path)
-        attr = fp.attrs[0] if fp is not None and len(fp.attrs) == 1 else ""
-        if attr.isidentifier() and not keyword.iskeyword(attr) and fp is not None \
-                and fp.getter is read:
-            parts.append(f"e.{attr}")
+        inline = inline_read(fp, "e", env) if fp is not None and fp.getter is read else None
+        if inline is not None:
+            parts.append(inline)
         else:
             env[f"r{i}"] = read
             parts.append(f"r{i}(e)")
@@ -86,6 +94,39 @@ def _tuple_reader(cls: type, paths: tuple[str, ...], reads: tuple[Callable[[Any]
     return reader
 
 
+_RUNNER_INLINE = 64
+"""Handlers per generated runner at most (longer lists run in a loop)."""
+
+
+def _runner(handlers: tuple[Handler, ...], ctx: RuleContext) -> Action:
+    """One function running ``handlers`` in order on an event: each predicate tested and its
+    action called, as straight-line code (generated once per distinct list: a few per event
+    class), so no loop, unpacking or test for a missing predicate is left per event. Only
+    generated names go into the source; the functions are bound as arguments."""
+    if len(handlers) > _RUNNER_INLINE:
+        def loop(event: Event) -> None:
+            for pred, act in handlers:
+                if pred is None or pred(event, ctx):
+                    act(event)
+        return loop
+    env: dict[str, Any] = {"c": ctx}
+    lines = []
+    for i, (pred, act) in enumerate(handlers):
+        env[f"a{i}"] = act
+        if pred is None:
+            lines.append(f"        a{i}(e)")
+        else:
+            env[f"p{i}"] = pred
+            lines.append(f"        if p{i}(e, c):\n            a{i}(e)")
+    body = "\n".join(lines) if lines else "        return None"
+    code = f"def _make({', '.join(env)}):\n    def run(e):\n{body}\n    return run\n"
+    scope: dict[str, Any] = {}
+    exec(compile(code, "<otshield rule runner>", "exec"),  # generated names only
+         {"__builtins__": {}}, scope)
+    run: Action = scope["_make"](**env)
+    return run
+
+
 class RuleEngine:
     """Runs a :class:`RuleSet` (the Detector protocol: ``name``, ``observe``, ``finish``)."""
 
@@ -93,6 +134,7 @@ class RuleEngine:
 
     def __init__(self, rules: RuleSet, context: AssetContext | None, sink: AlertSink, *,
                  max_keys: int = DEFAULT_MAX_KEYS) -> None:
+        forget_memos()
         self.rules = [r for r in rules if r.enabled]
         self.context = RuleContext(context)
         self.sink = sink
@@ -102,6 +144,9 @@ class RuleEngine:
         self._by_class: dict[type, _Entry] = {}
         self._dispatch: dict[type, Action] = {}
         self._group_paths: dict[type, tuple[str, ...]] = {}
+        self._foldable: dict[type, frozenset[Handler]] = {}
+        """Per class, the handlers whose predicate reads only grouped fields (see
+        ``_dispatcher``)."""
         self._thresholds: dict[str, ThresholdWindows] = {}
         self._sequences: dict[str, SequenceSteps] = {}
         self._limit_reported: set[str] = set()
@@ -111,8 +156,9 @@ class RuleEngine:
             if rule.threshold is not None:
                 t = rule.threshold
                 keys = min(max_keys, max(1_000, _MAX_TIMESTAMPS // t.count))
-                self._thresholds[rule.id] = ThresholdWindows(t.window, t.count,
-                                                             t.distinct is not None, keys)
+                self._thresholds[rule.id] = ThresholdWindows(
+                    t.window, t.count, t.distinct is not None, keys,
+                    on_evict=self._evicted(rule, keys))
             elif rule.sequence is not None:
                 self._sequences[rule.id] = SequenceSteps(len(rule.sequence.steps),
                                                          rule.sequence.within, max_keys)
@@ -133,33 +179,47 @@ class RuleEngine:
         ctx = self.context
         dispatch: Action
         if not groups:
-            def dispatch(event: Event) -> None:
-                for pred, act in plain:
-                    if pred is None or pred(event, ctx):
-                        act(event)
+            dispatch = _runner(plain, ctx)
         else:
             read_all = _tuple_reader(cls, self._group_paths[cls],
                                      tuple(read for read, _table in groups))
             tables = tuple(table for _read, table in groups)
-            memo: dict[Any, tuple[Handler, ...]] = {}
+            memo: dict[Any, Action] = {}
+            runners: dict[tuple[Handler, ...], Action] = {}
+            foldable = self._foldable.get(cls, frozenset())
 
-            def resolve(values: tuple[Any, ...]) -> tuple[Handler, ...]:
+            def resolve(values: tuple[Any, ...], event: Event) -> Action:
                 found = list(plain)
                 for value, table in zip(values, tables, strict=True):
                     found.extend(table.get(value, ()))
+                # A predicate reading only grouped fields holds for every event with these
+                # values: decided once here, it is not called per event.
+                if foldable:
+                    kept: list[Handler] = []
+                    for handler in found:
+                        pred, act = handler
+                        if pred is None or handler not in foldable:
+                            kept.append(handler)
+                        elif pred(event, ctx):
+                            kept.append((None, act))
+                    found = kept
+                handlers = tuple(found)
+                run = runners.get(handlers)
+                if run is None:
+                    if len(runners) >= _DISPATCH_MEMO:
+                        runners.clear()
+                    run = runners[handlers] = _runner(handlers, ctx)
                 if len(memo) >= _DISPATCH_MEMO:
                     memo.clear()
-                out = memo[values] = tuple(found)
-                return out
+                memo[values] = run
+                return run
 
             def dispatch(event: Event) -> None:
                 values = read_all(event)
-                handlers = memo.get(values)
-                if handlers is None:
-                    handlers = resolve(values)
-                for pred, act in handlers:
-                    if pred is None or pred(event, ctx):
-                        act(event)
+                run = memo.get(values)
+                if run is None:
+                    run = resolve(values, event)
+                run(event)
         self._dispatch[cls] = dispatch
         return dispatch
 
@@ -177,13 +237,18 @@ class RuleEngine:
         worth running (most events concern none)."""
         plain: list[Handler] = []
         groups: dict[str, tuple[Callable[[Any], Any], dict[Any, list[Handler]]]] = {}
+        reads: dict[Handler, frozenset[tuple[str, ...]] | None] = {}
+        """Handler -> the event fields its predicate reads (None: not only plain fields)."""
+        constant = self.context.constant_fields()
         for rule in self.rules:
             if rule.sequence is not None:
                 steps = rule.sequence.steps
                 # last step first: one event must not advance a chain through two steps
                 for k in range(len(steps) - 1, -1, -1):
                     if cls in steps[k].predicates:
-                        plain.append(self._sequence_handler(rule, k, cls))
+                        handler = self._sequence_handler(rule, k, cls)
+                        reads[handler] = fields_read(steps[k].match, cls, constant)
+                        plain.append(handler)
                 continue
             if cls not in rule.predicates:
                 continue
@@ -191,6 +256,8 @@ class RuleEngine:
                 handler = self._threshold_handler(rule, cls)
             else:
                 handler = self._match_handler(rule, cls, rule.predicates[cls])
+            reads[handler] = (fields_read(rule.match, cls, constant) if rule.match is not None
+                              else None)
             found = prefilter(rule.match, cls) if rule.match is not None else None
             if found is None:
                 plain.append(handler)
@@ -203,6 +270,13 @@ class RuleEngine:
             (read, {v: tuple(hs) for v, hs in table.items()}) for read, table in groups.values()))
         self._by_class[cls] = entry
         self._group_paths[cls] = tuple(groups)
+        grouped = set()
+        for path in groups:
+            fp = resolve_field(cls, path)
+            if fp is not None:
+                grouped.add(fp.attrs)
+        self._foldable[cls] = frozenset(
+            h for h, attrs in reads.items() if attrs is not None and attrs <= grouped)
         return entry
 
     def candidates(self, cls: type) -> int:
@@ -216,27 +290,53 @@ class RuleEngine:
         return pred, lambda e: fire(rule, e, None, None)
 
     def _threshold_handler(self, rule: Rule, cls: type) -> Handler:
-        ctx = self.context
         pred = rule.predicates[cls]
         t = rule.threshold
         assert t is not None
-        windows = self._thresholds[rule.id]
-        distinct = t.distinct_readers.get(cls) if t.distinct else None
+        add = self._thresholds[rule.id].adder()
         key_of = self._key_function(rule, cls)
         window_key = self._window_key(rule, cls) or key_of
-        add = windows.add
+        fire = self._fire
+        distinct = self._distinct_reader(rule, cls) if t.distinct else None
+        if distinct is None:
+            def handle(event: Event) -> None:
+                fired = add(window_key(event), event.ts, event, None)
+                if fired is not None:
+                    evidence, count, n_distinct = fired
+                    fire(rule, event, evidence, {"count": count, "distinct": n_distinct},
+                         key=key_of(event))
+            return pred, handle
 
-        def handle(event: Event) -> None:
-            evicted = windows.evicted
-            fired = add(window_key(event), event.ts, event,
-                        distinct(event, ctx) if distinct is not None else None)
-            if windows.evicted != evicted:
-                self._state_limit(rule, event, windows.max_keys)
+        def handle_distinct(event: Event) -> None:
+            fired = add(window_key(event), event.ts, event, distinct(event))
             if fired is not None:
                 evidence, count, n_distinct = fired
-                self._fire(rule, event, evidence,
-                           {"count": count, "distinct": n_distinct}, key=key_of(event))
-        return pred, handle
+                fire(rule, event, evidence, {"count": count, "distinct": n_distinct},
+                     key=key_of(event))
+        return pred, handle_distinct
+
+    def _evicted(self, rule: Rule, limit: int) -> Callable[[Event], None]:
+        """What a full threshold state does with the event that pushed a key out."""
+        def report(event: Event) -> None:
+            self._state_limit(rule, event, limit)
+        return report
+
+    def _distinct_reader(self, rule: Rule, cls: type) -> Callable[[Event], Any] | None:
+        """The value a distinct threshold counts, read from an event of ``cls``: the field's
+        own getter (an ``attrgetter`` for a top-level field) when it is an event field, else
+        the compiled reader with the context."""
+        t = rule.threshold
+        assert t is not None and t.distinct is not None
+        if t.distinct not in CONTEXT_FIELDS and not t.distinct.startswith(CONTEXT_PREFIXES):
+            fp = resolve_field(cls, t.distinct)  # as field_reader reads it, without the call
+            if fp is not None:
+                getter: Callable[[Event], Any] = fp.getter
+                return getter
+        reader = t.distinct_readers.get(cls)
+        if reader is None:
+            return None
+        ctx = self.context
+        return lambda e: reader(e, ctx)
 
     def _window_key(self, rule: Rule, cls: type) -> Callable[[Event], Hashable] | None:
         """What a threshold counts per (``by``, default the rule's key), as fast as it can be

@@ -5,19 +5,26 @@ Both are keyed by values seen on the wire (addresses, unit ids), so both are cap
 ``max_keys`` keys the least recently touched one is dropped (an ``OrderedDict`` moved to the end
 on each touch) and the drop is counted, so a scan of a /16 costs bounded memory and is reported
 rather than silently absorbed. Windows keep at most ``count`` timestamps (or ``count`` distinct
-values) per key: that is all "at least ``count`` within ``window``" needs.
+values) per key: that is all "at least ``count`` within ``window``" needs. The engine counts
+through :meth:`ThresholdWindows.adder`, the same arithmetic specialised for events in time
+order (nearly all), with :meth:`ThresholdWindows.add` as the reference (and the path of late
+events).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 __all__ = ["Chain", "SequenceSteps", "ThresholdWindows"]
 
 MAX_EVIDENCE = 3
 """Events kept per window as the alert's evidence (the first ones of the window)."""
+
+
+_MANY = (list, tuple, set, frozenset)
+"""Distinct values given as a collection (a field crossing a list)."""
 
 
 class _Window:
@@ -34,14 +41,19 @@ class _Window:
 
 class ThresholdWindows:
     """Sliding windows of one threshold rule. :meth:`add` returns the evidence and the counts
-    when the threshold is crossed and the key has not fired within the last window."""
+    when the threshold is crossed and the key has not fired within the last window.
 
-    def __init__(self, window: float, count: int, distinct: bool, max_keys: int) -> None:
+    ``on_evict`` (when given) hears the event whose new key pushed the least recently touched
+    one out (the engine reports the state limit from it)."""
+
+    def __init__(self, window: float, count: int, distinct: bool, max_keys: int,
+                 on_evict: Callable[[Any], None] | None = None) -> None:
         self.window = window
         self.count = count
         self.distinct = distinct
         self.max_keys = max(1, max_keys)
         self.evicted = 0
+        self.on_evict = on_evict
         self._keys: OrderedDict[Hashable, _Window] = OrderedDict()
 
     def __len__(self) -> int:
@@ -50,13 +62,15 @@ class ThresholdWindows:
     def clear(self) -> None:
         self._keys.clear()
 
-    def _get(self, key: Hashable) -> _Window:
+    def _get(self, key: Hashable, event: Any = None) -> _Window:
         keys = self._keys
         win = keys.get(key)
         if win is None:
             if len(keys) >= self.max_keys:
                 keys.popitem(last=False)
                 self.evicted += 1
+                if self.on_evict is not None:
+                    self.on_evict(event)
             win = keys[key] = _Window(self.count, self.distinct)
         else:
             keys.move_to_end(key)
@@ -71,9 +85,13 @@ class ThresholdWindows:
         keys = self._keys
         win = keys.get(key)
         if win is None:
-            win = self._get(key)
+            win = self._get(key, event)
         else:
             keys.move_to_end(key)
+        return self._update(win, ts, event, value)
+
+    def _update(self, win: _Window, ts: float, event: Any, value: Any
+                ) -> tuple[list[Any], int, int] | None:
         # Events mostly come in time order, but not always: flows still open at the end of
         # the input are reported together, in table order. The window is anchored on the
         # newest time seen for the key, and an event older than that window does not count.
@@ -98,7 +116,7 @@ class ThresholdWindows:
         distinct = 0
         if win.values is not None:
             seen = win.values
-            for v in (value if isinstance(value, (list, tuple, set, frozenset)) else (value,)):
+            for v in (value if isinstance(value, _MANY) else (value,)):
                 if v is None or v == "":
                     continue
                 if v in seen:
@@ -118,6 +136,96 @@ class ThresholdWindows:
             return None
         win.last_fire = ts
         return [e for _, e in evidence], len(times), distinct
+
+    def adder(self) -> Callable[[Hashable, float, Any, Any], tuple[list[Any], int, int] | None]:
+        """:meth:`add` for the hot path: the same results, with the common case (an event no
+        older than the newest of its key: nearly all of them) inlined in one function over
+        local names, and counting and distinct thresholds each without the other's work. An
+        event arriving out of time order takes :meth:`add`'s own path."""
+        keys = self._keys
+        get, move_to_end = keys.get, keys.move_to_end
+        new, update = self._get, self._update
+        window, count = self.window, self.count
+
+        if not self.distinct:
+            def add_count(key: Hashable, ts: float, event: Any, value: Any = None
+                          ) -> tuple[list[Any], int, int] | None:
+                win = get(key)
+                if win is None:
+                    win = new(key, event)
+                else:
+                    move_to_end(key)
+                if ts < win.newest:
+                    return update(win, ts, event, value)
+                win.newest = ts
+                times = win.times
+                times.append(ts)
+                start = ts - window
+                while times[0] < start:
+                    times.popleft()
+                evidence = win.evidence
+                if evidence and evidence[0][0] < start:
+                    evidence[:] = [pair for pair in evidence if pair[0] >= start]
+                if len(evidence) < MAX_EVIDENCE:
+                    evidence.append((ts, event))
+                if len(times) < count or ts - win.last_fire < window:
+                    return None
+                win.last_fire = ts
+                return [e for _, e in evidence], len(times), 0
+            return add_count
+
+        def add_distinct(key: Hashable, ts: float, event: Any, value: Any = None
+                         ) -> tuple[list[Any], int, int] | None:
+            win = get(key)
+            if win is None:
+                win = new(key, event)
+            else:
+                move_to_end(key)
+            if ts < win.newest:
+                return update(win, ts, event, value)
+            win.newest = ts
+            times = win.times
+            times.append(ts)
+            start = ts - window
+            while times[0] < start:
+                times.popleft()
+            evidence = win.evidence
+            if evidence and evidence[0][0] < start:
+                evidence[:] = [pair for pair in evidence if pair[0] >= start]
+            if len(evidence) < MAX_EVIDENCE:
+                evidence.append((ts, event))
+            seen = win.values
+            assert seen is not None
+            if isinstance(value, _MANY):
+                for v in value:
+                    if v is None or v == "":
+                        continue
+                    if v in seen:
+                        if seen[v] >= ts:
+                            continue
+                        seen.move_to_end(v)
+                    seen[v] = ts
+            elif value is not None and value != "":
+                last = seen.get(value)
+                if last is None:
+                    seen[value] = ts
+                elif last < ts:
+                    seen.move_to_end(value)
+                    seen[value] = ts
+            if seen:
+                for oldest in seen.values():
+                    if oldest < start:
+                        while seen and next(iter(seen.values())) < start:
+                            seen.popitem(last=False)
+                    break
+            while len(seen) > count:
+                seen.popitem(last=False)
+            distinct = len(seen)
+            if distinct < count or ts - win.last_fire < window:
+                return None
+            win.last_fire = ts
+            return [e for _, e in evidence], len(times), distinct
+        return add_distinct
 
 
 class Chain:
