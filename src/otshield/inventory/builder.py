@@ -327,6 +327,24 @@ class InventoryBuilder:
             self._mac(h, e.sender_ip, e.sender_mac, "arp", e.ts, e.frame)
 
     # -- flows -----------------------------------------------------------------------------------
+    def _flow_end(self, h: Host, ip: str, mac: str | None, packets: int, size: int,
+                  f: FlowEvent) -> None:
+        """Credit one end of flow ``f`` to host ``h`` (address ``ip``, ``mac`` if seen)."""
+        ts = f.ts
+        h.packets += packets
+        h.bytes += size
+        if ts > h.last_seen:
+            h.last_seen = ts
+        h.ips[ip][1] = h.last_seen
+        if f.vlan is not None:
+            h.vlans.add(f.vlan)
+        if mac:
+            row = h.macs.get(mac)  # known, nearly always: the method only for a new one
+            if row is not None and _unicast_mac(mac):
+                row[1] = ts
+            else:
+                self._mac(h, ip, mac, "flow", ts, f.frame)
+
     def _flow(self, f: FlowEvent) -> None:
         src_ip, dst_ip = f.src_ip, f.dst_ip
         if not _unicast_ip(src_ip) or not dst_ip:
@@ -339,21 +357,7 @@ class InventoryBuilder:
         to_server, to_client = f.packets_to_server, f.packets_to_client
         packets = to_server + to_client
         size = f.bytes_to_server + f.bytes_to_client
-        client.packets += packets
-        client.bytes += size
-        if ts > client.last_seen:
-            client.last_seen = ts
-        client.ips[src_ip][1] = client.last_seen
-        vlan = f.vlan
-        if vlan is not None:
-            client.vlans.add(vlan)
-        mac = f.src_mac
-        if mac:
-            row = client.macs.get(mac)
-            if row is not None and _unicast_mac(mac):
-                row[1] = ts
-            else:
-                self._mac(client, src_ip, mac, "flow", ts, f.frame)
+        self._flow_end(client, src_ip, f.src_mac, packets, size, f)
         proto = f.protocol.removeprefix("guess:") if f.protocol else ""
         name = proto or f"{f.transport}/{f.dst_port}"
         if not _unicast_ip(dst_ip):
@@ -361,20 +365,7 @@ class InventoryBuilder:
             return
         key = f"ip:{dst_ip}"
         server = hosts.get(key) or self.host(key, f.start, f.frame)
-        server.packets += packets
-        server.bytes += size
-        if ts > server.last_seen:
-            server.last_seen = ts
-        server.ips[dst_ip][1] = server.last_seen
-        if vlan is not None:
-            server.vlans.add(vlan)
-        mac = f.dst_mac
-        if mac:
-            row = server.macs.get(mac)
-            if row is not None and _unicast_mac(mac):
-                row[1] = ts
-            else:
-                self._mac(server, dst_ip, mac, "flow", ts, f.frame)
+        self._flow_end(server, dst_ip, f.dst_mac, packets, size, f)
         answered = to_client > 0
         ckey = (client.key, server.key, name)
         c = self.conduits.get(ckey)
