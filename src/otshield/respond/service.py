@@ -210,14 +210,20 @@ def _auto_start(db: Session, settings: ConsoleSettings, incident_id: int,
                auto=True)
 
 
-def after_ingest(store: Store, settings: ConsoleSettings, job_id: int) -> None:
+def after_ingest(store: Store, settings: ConsoleSettings, job_id: int) -> str | None:
     """The capture worker's hook after a job's alerts are committed. Never raises: the
-    capture's analysis succeeded whatever happens here (the failure is logged, and the next
-    job or a manual correlation catches up)."""
+    capture's analysis succeeded whatever happens here. A failure is logged with its
+    traceback and returned as one line for the job's warnings (the next job or a manual
+    correlation catches up); None when the incidents were updated."""
     try:
         correlate_store(store, settings, reason=f"capture job {job_id}")
-    except Exception:
+    except Exception as exc:  # the job's results stand whatever went wrong here
         log.exception("correlating alerts after capture job %d failed", job_id)
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        return ("the alerts are stored, but grouping them into incidents failed "
+                f"({type(exc).__name__}{': ' + detail if detail else ''}); the next capture "
+                "or `otshield incidents` groups them again; details in the server log")
+    return None
 
 
 # -- runs -------------------------------------------------------------------------------------

@@ -18,8 +18,8 @@ from otshield.store.common import Change, check_page, count_of, now
 from otshield.store.errors import Conflict, Invalid, NotFound
 from otshield.store.models import JOB_STATUSES, CaptureJobRow
 
-__all__ = ["Job", "create_job", "fail_job", "finish_job", "get_job", "interrupted_jobs",
-           "job_options", "list_jobs", "start_job", "update_progress"]
+__all__ = ["Job", "add_warning", "create_job", "fail_job", "finish_job", "get_job",
+           "interrupted_jobs", "job_options", "list_jobs", "start_job", "update_progress"]
 
 _enc = msgspec.json.Encoder()
 
@@ -122,6 +122,22 @@ def finish_job(session: Session, job_id: int, counts: dict[str, Any]) -> Job:
     row.status, row.stage, row.progress = "done", "done", 1.0
     row.counts = _enc.encode(counts).decode()
     row.finished_at = row.heartbeat_at = at
+    return _view(row)
+
+
+def add_warning(session: Session, job_id: int, warning: str) -> Job:
+    """Note ``warning`` on a finished job (``counts["warnings"]``): something after the
+    analysis went wrong that the user should know of, though the capture's results stand."""
+    row = _row(session, job_id)
+    try:
+        counts = msgspec.json.decode(row.counts or "{}")
+    except msgspec.DecodeError:
+        counts = {}
+    if not isinstance(counts, dict):
+        counts = {}
+    warnings = counts.get("warnings")
+    counts["warnings"] = [*(warnings if isinstance(warnings, list) else []), warning]
+    row.counts = _enc.encode(counts).decode()
     return _view(row)
 
 

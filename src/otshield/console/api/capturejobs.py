@@ -58,10 +58,14 @@ def run_job(store: object, settings: ConsoleSettings, job_id: int) -> None:
     # the merged capture brought its own names and roles: the users' corrections win again
     with db.session() as session:
         reapply_all(session)
-    # issue #8: the new alerts join or open incidents (never fails the job: it logs)
+    # issue #8: the new alerts join or open incidents (never fails the job: a failure is
+    # logged and shown on the job as a warning)
     from otshield.respond.service import after_ingest
 
-    after_ingest(db, settings, job_id)
+    warning = after_ingest(db, settings, job_id)
+    if warning is not None:
+        with db.session() as session:
+            jobs_repo.add_warning(session, job_id, warning)
 
 
 def pending_jobs(store: object) -> list[int]:

@@ -32,7 +32,7 @@ class JobView:
     """A job as the page shows it."""
 
     __slots__ = ("alerts", "assets", "created_at", "created_by", "error", "filename",
-                 "finished", "id", "packets", "progress", "stage", "status")
+                 "finished", "id", "packets", "progress", "stage", "status", "warnings")
 
     def __init__(self, job: repo.Job) -> None:
         self.id = job.id
@@ -47,6 +47,8 @@ class JobView:
         self.created_by = job.created_by
         self.created_at = job.created_at
         self.finished = job.status in _FINISHED
+        found = job.counts.get("warnings")
+        self.warnings = [str(w) for w in found] if isinstance(found, list) else []
         if job.status == "done":
             self.progress = 1.0
 
