@@ -132,23 +132,21 @@ def _summary(r: AssetRow, stats: dict[str, tuple[int, int]]) -> AssetSummary:
         last_seen=r.last_seen, open_alerts=open_alerts, risk=risk)
 
 
-def _risk_expression() -> Any:
-    return func.sum(case(*((AlertRow.severity == s, w) for s, w in RISK_WEIGHTS.items()),
-                         else_=0))
+def _risk_expression(severity: Any) -> Any:
+    """The risk of the alerts grouped, from their ``severity`` column (SQL)."""
+    return func.sum(case(*((severity == s, w) for s, w in RISK_WEIGHTS.items()), else_=0))
 
 
-def _alert_stats(session: Session, ids: list[str] | None) -> dict[str, tuple[int, int]]:
-    """Asset id -> (open alerts, risk), for ``ids`` (None: every asset with open alerts).
-    One grouped query per side; an alert from an asset to itself counts once."""
-    if ids is not None and not ids:
+def _alert_stats(session: Session, ids: list[str]) -> dict[str, tuple[int, int]]:
+    """Asset id -> (open alerts, risk), for the assets ``ids``. One grouped query per side;
+    an alert from an asset to itself counts once."""
+    if not ids:
         return {}
     out: dict[str, list[int]] = {}
     for side in (AlertRow.src_asset, AlertRow.dst_asset):
-        query = (select(side, func.count(), _risk_expression())
-                 .where(side != "", AlertRow.status.in_(_OPEN))
+        query = (select(side, func.count(), _risk_expression(AlertRow.severity))
+                 .where(side.in_(ids), AlertRow.status.in_(_OPEN))
                  .group_by(side))
-        if ids is not None:
-            query = query.where(side.in_(ids))
         if side is AlertRow.dst_asset:
             query = query.where(AlertRow.src_asset != AlertRow.dst_asset)
         for asset, count, risk in session.execute(query):
@@ -202,8 +200,7 @@ def top_risky_assets(session: Session, limit: int = 10) -> list[AssetSummary]:
         .where(AlertRow.status.in_(_OPEN), AlertRow.dst_asset != "",
                AlertRow.src_asset != AlertRow.dst_asset)).subquery()
     count = func.count()
-    risk = func.sum(case(*((sides.c.severity == s, w) for s, w in RISK_WEIGHTS.items()),
-                         else_=0))
+    risk = _risk_expression(sides.c.severity)
     ranked = session.execute(
         select(sides.c.asset, count, risk)
         .where(sides.c.asset.in_(select(AssetRow.id)))

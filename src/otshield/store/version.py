@@ -39,8 +39,10 @@ from sqlalchemy import Engine
 __all__ = ["DataVersion"]
 
 _AUTH_SQL = "SELECT value FROM auth_generation WHERE id = 1"
-_DATA_SQLITE = "PRAGMA data_version"
-_DATA_POSTGRESQL = "pg_current_snapshot()::text"
+_SQLITE = {"data": "PRAGMA data_version", "auth": _AUTH_SQL}
+"""SQLite: one statement per value."""
+_POSTGRESQL = {"data": "pg_current_snapshot()::text", "auth": f"({_AUTH_SQL})"}
+"""PostgreSQL: one column per value, all in one SELECT."""
 
 log = logging.getLogger("otshield.store")
 
@@ -80,17 +82,17 @@ class DataVersion:
 
     def _read(self, *, data: bool = True, auth: bool = False
               ) -> tuple[str | None, str | None]:
+        wanted = [("data", data), ("auth", auth)]
+        asked = [name for name, on in wanted if on]
         if self.dialect == "sqlite":
-            values = self._sqlite([_DATA_SQLITE] * data + [_AUTH_SQL] * auth)
+            values = self._sqlite([_SQLITE[name] for name in asked])
         elif self.dialect == "postgresql":
-            columns = [_DATA_POSTGRESQL] * data + [f"({_AUTH_SQL})"] * auth
-            values = self._postgresql(f"SELECT {', '.join(columns)}")
+            values = self._postgresql(
+                "SELECT " + ", ".join(_POSTGRESQL[name] for name in asked))
         else:
             values = None
-        if values is None:
-            return None, None
-        found = iter(values)
-        return (next(found) if data else None), (next(found) if auth else None)
+        found = dict(zip(asked, values, strict=True)) if values is not None else {}
+        return found.get("data"), found.get("auth")
 
     def _sqlite(self, statements: list[str]) -> list[str | None] | None:
         if self._path is None:

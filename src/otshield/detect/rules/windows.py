@@ -115,20 +115,7 @@ class ThresholdWindows:
             evidence.append((ts, event))
         distinct = 0
         if win.values is not None:
-            seen = win.values
-            for v in (value if isinstance(value, _MANY) else (value,)):
-                if v is None or v == "":
-                    continue
-                if v in seen:
-                    if seen[v] >= ts:
-                        continue
-                    seen.move_to_end(v)
-                seen[v] = ts
-            while seen and next(iter(seen.values())) < start:
-                seen.popitem(last=False)
-            while len(seen) > self.count:
-                seen.popitem(last=False)
-            distinct = len(seen)
+            distinct = _seen_in_window(win.values, value, ts, start, self.count)
             crossed = distinct >= self.count
         else:
             crossed = len(times) >= self.count
@@ -140,42 +127,14 @@ class ThresholdWindows:
     def adder(self) -> Callable[[Hashable, float, Any, Any], tuple[list[Any], int, int] | None]:
         """:meth:`add` for the hot path: the same results, with the common case (an event no
         older than the newest of its key: nearly all of them) inlined in one function over
-        local names, and counting and distinct thresholds each without the other's work. An
-        event arriving out of time order takes :meth:`add`'s own path."""
+        local names. An event arriving out of time order takes :meth:`add`'s own path."""
         keys = self._keys
         get, move_to_end = keys.get, keys.move_to_end
         new, update = self._get, self._update
-        window, count = self.window, self.count
+        window, count, by_value = self.window, self.count, self.distinct
 
-        if not self.distinct:
-            def add_count(key: Hashable, ts: float, event: Any, value: Any = None
-                          ) -> tuple[list[Any], int, int] | None:
-                win = get(key)
-                if win is None:
-                    win = new(key, event)
-                else:
-                    move_to_end(key)
-                if ts < win.newest:
-                    return update(win, ts, event, value)
-                win.newest = ts
-                times = win.times
-                times.append(ts)
-                start = ts - window
-                while times[0] < start:
-                    times.popleft()
-                evidence = win.evidence
-                if evidence and evidence[0][0] < start:
-                    evidence[:] = [pair for pair in evidence if pair[0] >= start]
-                if len(evidence) < MAX_EVIDENCE:
-                    evidence.append((ts, event))
-                if len(times) < count or ts - win.last_fire < window:
-                    return None
-                win.last_fire = ts
-                return [e for _, e in evidence], len(times), 0
-            return add_count
-
-        def add_distinct(key: Hashable, ts: float, event: Any, value: Any = None
-                         ) -> tuple[list[Any], int, int] | None:
+        def add_fast(key: Hashable, ts: float, event: Any, value: Any = None
+                     ) -> tuple[list[Any], int, int] | None:
             win = get(key)
             if win is None:
                 win = new(key, event)
@@ -194,38 +153,46 @@ class ThresholdWindows:
                 evidence[:] = [pair for pair in evidence if pair[0] >= start]
             if len(evidence) < MAX_EVIDENCE:
                 evidence.append((ts, event))
-            seen = win.values
-            assert seen is not None
-            if isinstance(value, _MANY):
-                for v in value:
-                    if v is None or v == "":
-                        continue
-                    if v in seen:
-                        if seen[v] >= ts:
-                            continue
-                        seen.move_to_end(v)
-                    seen[v] = ts
-            elif value is not None and value != "":
-                last = seen.get(value)
-                if last is None:
-                    seen[value] = ts
-                elif last < ts:
-                    seen.move_to_end(value)
-                    seen[value] = ts
-            if seen:
-                for oldest in seen.values():
-                    if oldest < start:
-                        while seen and next(iter(seen.values())) < start:
-                            seen.popitem(last=False)
-                    break
-            while len(seen) > count:
-                seen.popitem(last=False)
-            distinct = len(seen)
-            if distinct < count or ts - win.last_fire < window:
+            if by_value:
+                distinct = _seen_in_window(win.values, value, ts, start, count)
+                crossed = distinct >= count
+            else:
+                distinct = 0
+                crossed = len(times) >= count
+            if not crossed or ts - win.last_fire < window:
                 return None
             win.last_fire = ts
             return [e for _, e in evidence], len(times), distinct
-        return add_distinct
+        return add_fast
+
+
+def _seen_in_window(seen: OrderedDict[Any, float] | None, value: Any, ts: float, start: float,
+                    count: int) -> int:
+    """Record ``value`` (or each of several) as seen at ``ts`` in a distinct-count window's
+    values (oldest first), forget those last seen before ``start`` and keep at most ``count``
+    (enough to decide the threshold); returns how many distinct values are in the window."""
+    assert seen is not None
+    if isinstance(value, _MANY):
+        for v in value:
+            if v is None or v == "":
+                continue
+            if v in seen:
+                if seen[v] >= ts:
+                    continue
+                seen.move_to_end(v)
+            seen[v] = ts
+    elif value is not None and value != "":
+        last = seen.get(value)
+        if last is None:
+            seen[value] = ts
+        elif last < ts:
+            seen.move_to_end(value)
+            seen[value] = ts
+    while seen and next(iter(seen.values())) < start:
+        seen.popitem(last=False)
+    while len(seen) > count:
+        seen.popitem(last=False)
+    return len(seen)
 
 
 class Chain:
