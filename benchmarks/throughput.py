@@ -29,6 +29,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bytecode import compile_package  # noqa: E402
+
 CORPUS = ROOT.parent / "shared" / "data" / "pcaps"
 CORPUS_FILES = [
     "qut-dnp3/Masquerading_testing_frequent_attacker.pcap",
@@ -195,6 +198,7 @@ def main() -> int:
     ap.add_argument("--tile-packets", type=int, default=50_000,
                     help="packets per tiled protocol capture (default 50000)")
     args = ap.parse_args()
+    compile_package()  # what an installed otshield starts with (see bytecode.py)
     if not args.protocols_only:
         plant_and_corpus(args)
     if args.protocols or args.protocols_only:
