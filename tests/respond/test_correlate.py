@@ -3,6 +3,9 @@ says why; severity weighs the OT impact."""
 
 from __future__ import annotations
 
+import msgspec
+import pytest
+
 from otshield.detect.alert import Alert, AssetRef
 from otshield.respond.correlate import Correlator, correlate
 from otshield.respond.library import builtin_playbooks, propose
@@ -104,3 +107,38 @@ def test_low_floor_keeps_info_alerts_out_unless_they_join() -> None:
 def test_ids_are_stable_and_name_the_first_alert_time() -> None:
     first, again = correlate(STORY)[0], correlate(STORY)[0]
     assert first.id == again.id and first.id.startswith("INC-100-")
+
+
+def test_a_large_incident_is_summarised_once_when_read(monkeypatch: pytest.MonkeyPatch
+                                                       ) -> None:
+    """Thousands of alerts in one incident: the summary (assets, score, title) is computed
+    when the incidents are read, once per incident, not again on every alert (that made
+    correlating 10,000 stored alerts take 26 s), and it counts every alert and asset."""
+    from otshield.respond import correlate as module
+
+    refreshed: list[str] = []
+    original = module.Correlator._refresh
+
+    def counting(self: module.Correlator, o: module._Open) -> None:
+        refreshed.append(o.incident.id)
+        original(self, o)
+
+    monkeypatch.setattr(module.Correlator, "_refresh", counting)
+    alerts = [alert("ot.modbus.write", 1000.0 + i, OFFICE,
+                    AssetRef(ip=f"10.10.30.{1 + i % 200}", zone="Control", level=1),
+                    tactics=("impair-process-control",), techniques=("T0836",))
+              for i in range(3000)]
+    alerts = [a if i % 3 else msgspec.structs.replace(a, key=f"{a.key}|{i}")
+              for i, a in enumerate(alerts)]
+    c = Correlator()
+    for a in alerts:
+        assert c.add(a) is not None
+    assert refreshed == []
+    (inc,) = c.incidents()
+    assert refreshed == [inc.id]
+    assert len(inc.alert_ids) == len({a.key for a in alerts}) == 1200
+    assert len(inc.assets) == 201 and [a.ip for a in inc.attackers] == [OFFICE.ip]
+    assert len(inc.ot_assets) == 200 and inc.score == 87.0  # high 72, level 1 +10, process +5
+    assert inc.title.endswith("(1200 alerts)")
+    c.incidents()
+    assert refreshed == [inc.id]  # nothing changed since: not summarised again
