@@ -32,8 +32,8 @@ the rest. Attacks inside the learning part are invisible to the baseline (rules 
 QUT windows there are marked. ``--learn 0`` runs without the baseline. The QUT captures are
 analysed with the site file the dataset documents (its master and outstation: ``QUT_SITE``),
 as a deployment would have; no other capture gets one. Two worker processes,
-each loading the rule pack once (``rulecache.py``; ``--reload-rules`` loads it per capture,
-to check that this changes nothing).
+each loading the rule pack once (``load_rules`` keeps what it built; ``--reload-rules`` loads
+it per capture, to check that this changes nothing).
 
 Exit status: 0 when every target is met, 1 when one is missed, 2 on bad arguments.
 """
@@ -56,7 +56,6 @@ from typing import TYPE_CHECKING, Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import groundtruth as gt
-from rulecache import cache_rule_loading
 
 if TYPE_CHECKING:
     from otshield.detect.alert import Alert
@@ -85,6 +84,8 @@ class Task:
     """Lemay: also return the flagged frames (needs flow records and packet 5-tuples)."""
     learn_ts: bool
     """QUT: also return the time the learning phase ended."""
+    reload_rules: bool = False
+    """Load the rule pack afresh for this capture instead of reusing the process's."""
 
 
 @dataclass(frozen=True)
@@ -205,6 +206,10 @@ def run_one(task: Task) -> CaptureRun:
     from otshield.events import FlowEvent
     from otshield.flows import TRANSPORTS
 
+    if task.reload_rules:
+        from otshield.detect.rules import forget_loaded_rules
+
+        forget_loaded_rules()
     run = CaptureRun(rel=task.rel, label=task.label)
     path = Path(task.path)
     learn = max(1, int(task.packets * task.learn)) if task.learn > 0 else 0
@@ -582,15 +587,15 @@ def main(argv: list[str] | None = None) -> int:
     tasks = sorted((Task(path=str(pcaps / e.path), rel=e.path, label=e.label,
                          packets=e.packets, learn=learn,
                          per_packet=e.path.startswith("lemay-modbus/"),
-                         learn_ts=e.path.startswith("qut-dnp3/"))
+                         learn_ts=e.path.startswith("qut-dnp3/"),
+                         reload_rules=args.reload_rules)
                     for e in entries), key=lambda t: -t.packets)
     started = time.perf_counter()
     runs: dict[str, CaptureRun] = {}
     progress = sys.stderr.isatty()
-    # the rule pack is loaded once per worker (rulecache.py); --reload-rules checks that this
-    # changes nothing
-    init = None if args.reload_rules else cache_rule_loading
-    with multiprocessing.Pool(min(args.workers, len(tasks)), initializer=init) as pool:
+    # each worker loads the rule pack once (load_rules keeps it); --reload-rules checks that
+    # this changes nothing
+    with multiprocessing.Pool(min(args.workers, len(tasks))) as pool:
         for i, run in enumerate(pool.imap_unordered(run_one, tasks), 1):
             runs[run.rel] = run
             if progress:

@@ -19,7 +19,8 @@ import yaml
 
 from otshield.errors import ConfigError
 
-__all__ = ["Located", "LocatedDict", "LocatedList", "line_of", "load_yaml", "read_yaml"]
+__all__ = ["Located", "LocatedDict", "LocatedList", "line_of", "load_yaml", "read_text",
+           "read_yaml"]
 
 
 class LocatedDict(dict[Any, Any]):
@@ -93,15 +94,19 @@ def load_yaml(text: str, origin: str = "<yaml>") -> Any:
         raise ConfigError(f"{origin}: invalid YAML: {exc}") from None
 
 
-def read_yaml(path: Path, what: str = "file") -> Any:
-    """Read and parse a YAML file; unreadable or non-UTF-8 files raise :class:`ConfigError`."""
+def read_text(path: Path, what: str = "file") -> str:
+    """A text file's contents; unreadable or non-UTF-8 files raise :class:`ConfigError`."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the {what}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: the {what} is not UTF-8 text") from None
-    return load_yaml(text, str(path))
+
+
+def read_yaml(path: Path, what: str = "file") -> Any:
+    """Read and parse a YAML file; unreadable or non-UTF-8 files raise :class:`ConfigError`."""
+    return load_yaml(read_text(path, what), str(path))
 
 
 def line_of(node: object, key: Any = None) -> int:

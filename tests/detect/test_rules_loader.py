@@ -6,6 +6,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from otshield.detect.rules import RuleLoadError, load_rules, loader, parse_rules
@@ -254,3 +255,43 @@ def test_info_rule_may_omit_techniques() -> None:
 ])
 def test_durations(text: object, seconds: float | None) -> None:
     assert parse_duration(text) == seconds
+
+
+def test_a_loaded_pack_is_kept_until_a_file_changes(tmp_path: Path) -> None:
+    """The same files give the same rule set without reading them again (the console loads
+    the pack for every uploaded capture); a change to any file, even one that keeps its size
+    and time stamp, gives a fresh one."""
+    import os
+
+    from otshield.detect.attack import load_attack_table
+    from otshield.detect.rules import forget_loaded_rules
+
+    user = tmp_path / "user.yaml"
+    user.write_text(GOOD)
+    first = load_rules([user], builtin=False)
+    assert load_rules([user], builtin=False) is first
+    assert load_rules([user], builtin=False, strict=False) is not first  # other arguments
+    stat = user.stat()
+    user.write_text(GOOD.replace("severity: medium", "severity: high  "))  # same size
+    os.utime(user, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert user.stat().st_size == stat.st_size
+    second = load_rules([user], builtin=False)
+    assert second is not first
+    assert [r.severity for r in second] == ["high"] and [r.severity for r in first] == ["medium"]
+    # a broken file is never kept: it fails every time until fixed
+    user.write_text(GOOD.replace("severity: medium", "severity: loud"))
+    for _ in range(2):
+        with pytest.raises(RuleLoadError, match="loud"):
+            load_rules([user], builtin=False)
+    user.write_text(GOOD)
+    assert [r.severity for r in load_rules([user], builtin=False)] == ["medium"]
+    # another ATT&CK table object (a newer bundle, say): checked against it afresh
+    table = load_attack_table()
+    assert load_rules([user], builtin=False, attack=table) is load_rules(
+        [user], builtin=False, attack=table)
+    other = msgspec.structs.replace(table)
+    assert load_rules([user], builtin=False, attack=other) is not load_rules(
+        [user], builtin=False, attack=table)
+    kept = load_rules([user], builtin=False)
+    forget_loaded_rules()
+    assert load_rules([user], builtin=False) is not kept

@@ -10,8 +10,14 @@
 from __future__ import annotations
 
 from otshield.detect.rules.engine import RuleEngine
-from otshield.detect.rules.loader import BUILTIN_DIR, RuleLoadError, load_rules, parse_rules
+from otshield.detect.rules.loader import (
+    BUILTIN_DIR,
+    RuleLoadError,
+    forget_loaded_rules,
+    load_rules,
+    parse_rules,
+)
 from otshield.detect.rules.model import Rule, RuleSet
 
-__all__ = ["BUILTIN_DIR", "Rule", "RuleEngine", "RuleLoadError", "RuleSet", "load_rules",
-           "parse_rules"]
+__all__ = ["BUILTIN_DIR", "Rule", "RuleEngine", "RuleLoadError", "RuleSet",
+           "forget_loaded_rules", "load_rules", "parse_rules"]

@@ -13,12 +13,22 @@ operators against field types, regexes, networks, durations, duplicate ids (a us
 With ``strict`` (the default) any problem raises :class:`RuleLoadError` listing them all; without
 it the rules that have problems are left out and the problems are kept in ``RuleSet.errors``, so
 a broken file under construction does not stop the others.
+
+Loading the built-in pack takes about a second (parsing, checking, building the examples), and
+the console analysed every uploaded capture after loading it again. :func:`load_rules` keeps the
+last few rule sets it built, keyed by the contents of the files read (their SHA-256, so an
+edited file is read again however its time stamps moved) and the arguments; a rule set holds no
+state of an analysis (that lives in the :class:`~otshield.detect.rules.RuleEngine` built for
+each), so one set serves every analysis of the process. :func:`forget_loaded_rules` empties it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +53,10 @@ from otshield.detect.rules.template import Template
 from otshield.errors import ConfigError
 from otshield.events import Event
 from otshield.inventory.site import LoadedSite, Site, SiteZone
-from otshield.yamlsource import LocatedDict, line_of, load_yaml, read_yaml
+from otshield.yamlsource import LocatedDict, line_of, load_yaml, read_text
 
-__all__ = ["BUILTIN_DIR", "RuleLoadError", "load_rules", "parse_duration", "parse_rules"]
+__all__ = ["BUILTIN_DIR", "RuleLoadError", "forget_loaded_rules", "load_rules", "parse_duration",
+           "parse_rules"]
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
 
@@ -118,21 +129,57 @@ def _rule_files(paths: Sequence[Path], builtin: bool, errors: list[str]
     return out
 
 
+_KEPT_SETS = 4
+_kept: OrderedDict[Hashable, tuple[RuleSet, AttackTable]] = OrderedDict()
+"""Key -> the rule set and the ATT&CK table it was checked against (kept with it, so that
+the table's ``id`` in the key cannot be reused by another object)."""
+_kept_lock = threading.Lock()
+
+
 def load_rules(paths: Sequence[Path] = (), *, builtin: bool = True,
                attack: AttackTable | None = None, strict: bool = True) -> RuleSet:
     """Load, check and compile the built-in pack (with ``builtin``) and the files or
-    directories in ``paths`` (``*.yaml``, ``*.yml``)."""
+    directories in ``paths`` (``*.yaml``, ``*.yml``).
+
+    The same files with the same contents give the same :class:`RuleSet` object (kept, see
+    the module's text): callers share it and must not change it."""
     errors: list[str] = []
     files = _rule_files(paths, builtin, errors)
-    docs: list[tuple[str, object, bool]] = []
+    texts: list[tuple[Path, str, bool]] = []
     for path, is_builtin in files:
         try:
-            docs.append((str(path), read_yaml(path, "rule file"), is_builtin))
+            texts.append((path, read_text(path, "rule file"), is_builtin))
         except ConfigError as exc:
             errors.append(str(exc))
-    ruleset = _assemble(docs, attack, errors, strict)
+    table = attack if attack is not None else load_attack_table()
+    # the event classes known decide which datasets and fields exist (plugins add some)
+    classes = tuple(sorted((tag, id(cls)) for tag, cls in dataset_classes().items()))
+    key = (tuple((str(p), hashlib.sha256(t.encode()).hexdigest(), b) for p, t, b in texts),
+           tuple(errors), strict, id(table), classes)
+    with _kept_lock:
+        kept = _kept.get(key)
+        if kept is not None:
+            _kept.move_to_end(key)
+            return kept[0]
+    docs: list[tuple[str, object, bool]] = []
+    for path, text, is_builtin in texts:
+        try:
+            docs.append((str(path), load_yaml(text, str(path)), is_builtin))
+        except ConfigError as exc:
+            errors.append(str(exc))
+    ruleset = _assemble(docs, table, errors, strict)
     ruleset.files = [f for f, _ in files]
+    with _kept_lock:
+        _kept[key] = (ruleset, table)
+        while len(_kept) > _KEPT_SETS:
+            _kept.popitem(last=False)
     return ruleset
+
+
+def forget_loaded_rules() -> None:
+    """Drop the kept rule sets: the next :func:`load_rules` reads and compiles again."""
+    with _kept_lock:
+        _kept.clear()
 
 
 def parse_rules(text: str, origin: str = "<rules>", *, attack: AttackTable | None = None,
