@@ -38,6 +38,7 @@ from otshield.store.models import (
     AlertRow,
     AlertSourceRow,
     AlertTechniqueRow,
+    IncidentAlertRow,
     SuppressionRow,
     UserRow,
 )
@@ -223,6 +224,8 @@ class AlertFilter(msgspec.Struct, kw_only=True, frozen=True):
     """First seen at or before."""
     q: str = ""
     """Text in the rule id, title or description (case-insensitive)."""
+    incident: int | None = None
+    """The alerts linked to this incident (its row id)."""
 
 
 ALERT_SORTS = {
@@ -283,6 +286,9 @@ def _filtered(flt: AlertFilter) -> Select[AlertRow]:
         query = query.where(AlertRow.last_seen >= flt.since)
     if flt.until is not None:
         query = query.where(AlertRow.first_seen <= flt.until)
+    if flt.incident is not None:
+        query = query.where(AlertRow.id.in_(select(IncidentAlertRow.alert_id).where(
+            IncidentAlertRow.incident_id == flt.incident)))
     if flt.q:
         query = query.where(or_(AlertRow.rule_id.icontains(flt.q, autoescape=True),
                                 AlertRow.title.icontains(flt.q, autoescape=True),

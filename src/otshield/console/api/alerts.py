@@ -88,6 +88,7 @@ class AlertQuery(BaseModel):
     since: datetime | None = None
     until: datetime | None = None
     q: str | None = None
+    incident: int | None = None
     sort: AlertSort = "-last_seen"
 
 
@@ -117,12 +118,15 @@ def alert_query(
     until: Annotated[datetime | None, Query(description="First seen at or before.")] = None,
     q: Annotated[str | None, Query(max_length=200, description="Text in the rule id, title "
                                                                 "or description.")] = None,
+    incident: Annotated[int | None, Query(ge=1, le=2**63 - 1,
+                                          description="The alerts of this incident.")] = None,
     sort: AlertSort = "-last_seen",
 ) -> AlertQuery:
     return AlertQuery(status=status or [], severity=severity, rule=rule or [],
                       category=category or [], technique=technique, tactic=tactic,
                       protocol=protocol, src=src, dst=dst, ip=ip, asset=asset, zone=zone,
-                      assignee=assignee, since=since, until=until, q=q, sort=sort)
+                      assignee=assignee, since=since, until=until, q=q, incident=incident,
+                      sort=sort)
 
 
 def attack_table(request: Request) -> AttackTable:
@@ -155,7 +159,8 @@ def _filter(query: AlertQuery, table: AttackTable) -> repo.AlertFilter | None:
         protocol=query.protocol or "", technique=query.technique or "",
         src_ip=query.src or "", dst_ip=query.dst or "", ip=query.ip or "",
         asset=query.asset or "", zone=query.zone or "", assignee=query.assignee or "",
-        since=_epoch(query.since), until=_epoch(query.until), q=query.q or "", **extra)
+        since=_epoch(query.since), until=_epoch(query.until), q=query.q or "",
+        incident=query.incident, **extra)
 
 
 def alert_rows(store: Store, query: AlertQuery, params: PageParams, table: AttackTable

@@ -69,7 +69,6 @@ from otshield.respond.report import PdfUnavailable
 from otshield.respond.runner import Actor, RunError, Runner
 from otshield.store import Store
 from otshield.store import alerts as alerts_repo
-from otshield.store.errors import Invalid, NotFound
 from otshield.store.models import NotifyOutboxRow, UserRow
 
 __all__ = ["MAX_PLAYBOOK_BYTES", "router"]
@@ -133,6 +132,8 @@ class IncidentDetailOut(BaseModel):
     assets: list[IncidentAssetOut]
     proposals: list[ProposalOut]
     alerts: list[AlertSummaryOut]
+    """The first alerts in time order, at most 500 (``summary.alerts`` counts them all; the
+    alerts list with ``incident=`` gives every one)."""
     runs: list[RunSummaryOut]
 
 
@@ -186,16 +187,18 @@ def list_incidents(
     return Page.of([from_struct(IncidentSummaryOut, r) for r in rows], total, params)
 
 
+INCIDENT_ALERTS_SHOWN = 500
+"""Alerts an incident's detail carries (the first in time); ``/alerts?incident=`` has all."""
+
+
 def incident_detail(store: Store, incident_id: int) -> IncidentDetailOut:
     with store.session(write=False) as db:
         detail = repo.get_incident(db, incident_id)
-        alerts = []
-        for aid in detail.alert_ids[:500]:
-            try:
-                alerts.append(from_struct(AlertSummaryOut,
-                                          alerts_repo.get_alert(db, aid).summary))
-            except (NotFound, Invalid):
-                continue
+        # the first alerts in time order, in one query (the page links to the full list)
+        found, _total = alerts_repo.list_alerts(
+            db, alerts_repo.AlertFilter(incident=incident_id), sort="first_seen",
+            limit=INCIDENT_ALERTS_SHOWN)
+        alerts = [from_struct(AlertSummaryOut, a) for a in found]
         runs = repo.list_runs(db, repo.RunFilter(incident_id=incident_id), limit=1000)[0]
     inc = detail.incident
     return IncidentDetailOut(

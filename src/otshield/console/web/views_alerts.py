@@ -132,15 +132,18 @@ def alerts_page(request: Request, principal: Annotated[Principal, require(Permis
                 asset: Annotated[str, Query(max_length=128)] = "",
                 rule: Annotated[str, Query(max_length=128)] = "",
                 q: Annotated[str, Query(max_length=200)] = "",
+                incident: Annotated[str, Query(max_length=19)] = "",
                 params: PageParams = page_params) -> Response:
     if status not in {key for key, _ in STATUS_CHOICES}:
         status = "open"
     if severity not in SEVERITIES:
         severity = ""
+    incident = incident.strip() if incident.strip().isdigit() else ""
     flt = repo.AlertFilter(
         status=_status_filter(status), min_severity=severity, technique=technique.strip(),
         zone=zone, category=(category,) if category else (), asset=asset,
-        rule_id=(rule,) if rule else (), q=q.strip())
+        rule_id=(rule,) if rule else (), q=q.strip(),
+        incident=int(incident) if incident else None)
     store = request.app.state.store
 
     def read() -> tuple[list[repo.AlertSummary], int, list[str], list[str]]:
@@ -153,7 +156,8 @@ def alerts_page(request: Request, principal: Annotated[Principal, require(Permis
         request, ("alerts page", msgspec.json.encode(flt), params.offset, params.limit), read)
     shown: dict[str, Any] = {k: v for k, v in (
         ("severity", severity), ("technique", technique), ("zone", zone),
-        ("category", category), ("asset", asset), ("rule", rule), ("q", q)) if v}
+        ("category", category), ("asset", asset), ("rule", rule), ("q", q),
+        ("incident", incident)) if v}
     shown["status"] = status
     if params.per_page != 50:
         shown["per_page"] = params.per_page
