@@ -229,3 +229,25 @@ def test_public_addresses_are_external_level_5() -> None:
     a = by_ip(b.snapshot())["8.8.8.8"]
     assert {r.role for r in a.roles} == {"external", "it_server"}
     assert (a.purdue_level, a.level_reason) == (5, "public address")
+
+
+def test_addresses_that_never_answered_are_not_assets() -> None:
+    """A SYN or ping sweep probes addresses; only what answers (or what the client went on
+    talking to) is a host. One-way UDP (syslog, traps) still shows its receiver."""
+    b = InventoryBuilder(server_ports={})
+    scanner = "10.10.10.66"
+
+    def probe(dst: str, transport: str, state: str, answers: int, port: int = 502) -> None:
+        b(FlowEvent(ts=1.0, frame=1, start=1.0, src_ip=scanner, dst_ip=dst, src_port=40000,
+                    dst_port=port, transport=transport, state=state, packets_to_server=1,
+                    packets_to_client=answers, bytes_to_server=0, bytes_to_client=0))
+
+    for i in range(1, 200):
+        probe(f"10.20.0.{i}", "tcp", "syn_sent", 0)  # the sweep: nothing came back
+    probe("10.20.1.1", "tcp", "reset", 1)  # a reset: the host is there, the port closed
+    probe("10.20.1.2", "tcp", "established", 0)  # seen one way: the client acknowledged
+    probe("10.20.1.3", "icmp", "active", 0, port=0)  # an unanswered ping
+    probe("10.20.1.4", "icmp", "active", 1, port=0)  # an answered one
+    probe("10.20.1.5", "udp", "active", 0, port=514)  # syslog: one way by design
+    ips = {ip for a in b.snapshot().assets for ip in a.ips}
+    assert ips == {scanner, "10.20.1.1", "10.20.1.2", "10.20.1.4", "10.20.1.5"}

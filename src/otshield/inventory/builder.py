@@ -112,6 +112,10 @@ class Conduit:
         self.last_seen = ts
 
 
+_ANSWERED_TRANSPORTS = frozenset({"icmp", "ipv6-icmp"})
+"""Transports whose flows show a host only when it answered (an echo request alone does not)."""
+
+
 @lru_cache(maxsize=1 << 16)
 def _unicast_ip(ip: str) -> bool:
     if not ip or ip in ("0.0.0.0", "::", "255.255.255.255"):
@@ -362,6 +366,12 @@ class InventoryBuilder:
         name = proto or f"{f.transport}/{f.dst_port}"
         if not _unicast_ip(dst_ip):
             client.used[name] += 1  # broadcast and multicast: discovery, no server to credit
+            return
+        if not to_client and (f.state == "syn_sent" or f.transport in _ANSWERED_TRANSPORTS):
+            # Nothing came back and the client never got past its SYN (or its ping): a probe
+            # of an address, not a sign of a host. A sweep of a /16 made 65,536 assets.
+            # (A reset or any other answer does show a host; so does a client that went on
+            # to acknowledge, when the capture sees one direction only.)
             return
         key = f"ip:{dst_ip}"
         server = hosts.get(key) or self.host(key, f.start, f.frame)
