@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from otshield.console.api.cached import cacheable, cached_json
 from otshield.console.api.errors import ApiError, ErrorResponse
 from otshield.console.api.pagination import Page, PageParams, page_params, page_response
+from otshield.console.api.params import MAX_ROW_ID, RowId
 from otshield.console.api.schemas import (
     AlertDetailOut,
     AlertNoteOut,
@@ -57,7 +58,6 @@ _CHANGE_ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorResponse}}
 
 _Text = Annotated[str | None, Query(max_length=256)]
-_ID = Path(ge=1, le=2**31 - 1)
 """Row ids: positive 32-bit (PostgreSQL integer; a larger number is a 422, not a database error)."""
 
 
@@ -118,7 +118,7 @@ def alert_query(
     until: Annotated[datetime | None, Query(description="First seen at or before.")] = None,
     q: Annotated[str | None, Query(max_length=200, description="Text in the rule id, title "
                                                                 "or description.")] = None,
-    incident: Annotated[int | None, Query(ge=1, le=2**63 - 1,
+    incident: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID,
                                           description="The alerts of this incident.")] = None,
     sort: AlertSort = "-last_seen",
 ) -> AlertQuery:
@@ -238,7 +238,7 @@ def list_alerts(request: Request,
 
 @router.get("/{alert_id}", response_model=AlertDetailOut, responses=_NOT_FOUND,
             summary="One alert with its evidence, ATT&CK techniques and notes")
-def get_alert(request: Request, alert_id: Annotated[int, _ID],
+def get_alert(request: Request, alert_id: RowId,
               _p: Annotated[Principal, require(Permission.ALERTS_READ)]) -> AlertDetailOut:
     with _store(request).session(write=False) as db:
         detail = repo.get_alert(db, alert_id)
@@ -287,7 +287,7 @@ _TRIAGE = Permission.ALERTS_TRIAGE
 
 @router.post("/{alert_id}/acknowledge", response_model=AlertSummaryOut,
              responses=_CHANGE_ERRORS, summary="Acknowledge a new alert")
-def acknowledge(request: Request, alert_id: Annotated[int, _ID],
+def acknowledge(request: Request, alert_id: RowId,
                 principal: Annotated[Principal, require(_TRIAGE)]) -> AlertSummaryOut:
     with _store(request).session() as db:
         _audit(db, principal, repo.acknowledge(db, alert_id, principal.username))
@@ -296,7 +296,7 @@ def acknowledge(request: Request, alert_id: Annotated[int, _ID],
 
 @router.post("/{alert_id}/assign", response_model=AlertSummaryOut, responses=_CHANGE_ERRORS,
              summary="Assign an alert to a user (empty: nobody)")
-def assign(request: Request, alert_id: Annotated[int, _ID], body: AssignBody,
+def assign(request: Request, alert_id: RowId, body: AssignBody,
            principal: Annotated[Principal, require(_TRIAGE)]) -> AlertSummaryOut:
     with _store(request).session() as db:
         _audit(db, principal, repo.assign(db, alert_id, body.assignee.strip(),
@@ -306,7 +306,7 @@ def assign(request: Request, alert_id: Annotated[int, _ID], body: AssignBody,
 
 @router.post("/{alert_id}/close", response_model=AlertSummaryOut, responses=_CHANGE_ERRORS,
              summary="Close an alert with a reason")
-def close(request: Request, alert_id: Annotated[int, _ID], body: CloseBody,
+def close(request: Request, alert_id: RowId, body: CloseBody,
           principal: Annotated[Principal, require(_TRIAGE)]) -> AlertSummaryOut:
     with _store(request).session() as db:
         _audit(db, principal, repo.close(db, alert_id, body.reason, principal.username))
@@ -315,7 +315,7 @@ def close(request: Request, alert_id: Annotated[int, _ID], body: CloseBody,
 
 @router.post("/{alert_id}/reopen", response_model=AlertSummaryOut, responses=_CHANGE_ERRORS,
              summary="Reopen a closed alert")
-def reopen(request: Request, alert_id: Annotated[int, _ID],
+def reopen(request: Request, alert_id: RowId,
            principal: Annotated[Principal, require(_TRIAGE)]) -> AlertSummaryOut:
     with _store(request).session() as db:
         _audit(db, principal, repo.reopen(db, alert_id, principal.username))
@@ -324,7 +324,7 @@ def reopen(request: Request, alert_id: Annotated[int, _ID],
 
 @router.post("/{alert_id}/suppress", response_model=SuppressResult, responses=_CHANGE_ERRORS,
              summary="Suppress this alert's rule for its endpoints (or wider) until a time")
-def suppress(request: Request, alert_id: Annotated[int, _ID], body: SuppressBody,
+def suppress(request: Request, alert_id: RowId, body: SuppressBody,
              principal: Annotated[Principal, require(_TRIAGE)]) -> SuppressResult:
     match_src = body.scope in ("pair", "source")
     match_dst = body.scope in ("pair", "destination")
@@ -342,7 +342,7 @@ def suppress(request: Request, alert_id: Annotated[int, _ID], body: SuppressBody
 
 @router.post("/{alert_id}/notes", response_model=AlertNoteOut, status_code=201,
              responses=_CHANGE_ERRORS, summary="Add a note to an alert")
-def add_note(request: Request, alert_id: Annotated[int, _ID], body: NoteBody,
+def add_note(request: Request, alert_id: RowId, body: NoteBody,
              principal: Annotated[Principal, require(_TRIAGE)]) -> AlertNoteOut:
     with _store(request).session() as db:
         change = repo.add_note(db, alert_id, body.text, principal.username)
@@ -370,7 +370,7 @@ def list_suppressions(request: Request,
 @suppressions_router.delete("/{suppression_id}", response_model=SuppressionOut,
                             responses=_CHANGE_ERRORS,
                             summary="Lift a suppression (the alerts it hid become new)")
-def lift(request: Request, suppression_id: Annotated[int, _ID],
+def lift(request: Request, suppression_id: RowId,
          principal: Annotated[Principal, require(_TRIAGE)]) -> SuppressionOut:
     with _store(request).session() as db:
         _audit(db, principal, repo.lift_suppression(db, suppression_id, principal.username))

@@ -25,7 +25,7 @@ import secrets
 from pathlib import Path as FsPath
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel
@@ -35,6 +35,7 @@ from starlette.formparsers import MultiPartException
 from otshield.console.api.cached import cacheable, cached_json
 from otshield.console.api.errors import ApiError, ErrorResponse
 from otshield.console.api.pagination import Page, PageParams, page_params, page_response
+from otshield.console.api.params import RowId
 from otshield.console.api.policy import current_site_file
 from otshield.console.api.schemas import from_struct
 from otshield.console.auth.deps import Principal, audit_change, require
@@ -55,7 +56,6 @@ router = APIRouter(prefix="/captures", tags=["captures"],
                    responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}})
 
 JobStatus = Literal["queued", "running", "done", "failed"]
-_JOB_ID = Path(ge=1, le=2**31 - 1)
 
 
 class JobOut(BaseModel):
@@ -220,7 +220,7 @@ def list_jobs(request: Request,
 
 @router.get("/{job_id}", response_model=JobOut, responses={404: {"model": ErrorResponse}},
             summary="One capture job: status, progress, counts, error")
-def get_job(request: Request, job_id: Annotated[int, _JOB_ID],
+def get_job(request: Request, job_id: RowId,
             _p: Annotated[Principal, require(Permission.CAPTURES_READ)]) -> JobOut:
     store, _settings = _store(request)
     with store.session(write=False) as db:

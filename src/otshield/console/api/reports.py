@@ -13,12 +13,13 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy import select
 
 from otshield.console.api.errors import ApiError, ErrorResponse
 from otshield.console.api.overview import build_overview
+from otshield.console.api.params import RowId
 from otshield.console.auth.deps import Principal, require
 from otshield.console.permissions import Permission
 from otshield.detect.alert import SEVERITIES, Alert
@@ -85,7 +86,7 @@ def job_analysis(store: Store, job_id: int) -> Analysis:
                                              "type": "string"}}}},
                        404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}})
 def job_report(request: Request,
-               job_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+               job_id: RowId,
                _p: Annotated[Principal, require(Permission.REPORTS_READ)],
                format: Annotated[Format, Query(description="json or markdown")] = "json",
                ) -> Response:

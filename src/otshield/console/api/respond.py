@@ -33,6 +33,7 @@ from starlette.formparsers import MultiPartException
 from otshield.console.api.alerts import attack_table
 from otshield.console.api.errors import ApiError, ErrorResponse
 from otshield.console.api.pagination import Page, PageParams, page_params
+from otshield.console.api.params import RowId
 from otshield.console.api.respond_schemas import (
     CaseOut,
     CaseSummaryOut,
@@ -84,7 +85,6 @@ IncidentStatus = Literal["open", "closed", "merged"]
 IncidentSort = Literal["last_seen", "-last_seen", "first_seen", "-first_seen", "score",
                        "-score", "severity", "-severity", "id", "-id"]
 CaseStatus = Literal["new", "investigating", "contained", "recovering", "closed"]
-_ID = Path(ge=1, le=2**31 - 1)
 _RUN_ID = Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
 _CASE_ID = Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.:-]+$")
 _STEP = Path(min_length=1, max_length=256)
@@ -212,7 +212,7 @@ def incident_detail(store: Store, incident_id: int) -> IncidentDetailOut:
 @router.get("/incidents/{incident_id}", response_model=IncidentDetailOut,
             responses=_NOT_FOUND,
             summary="One incident: why its alerts are joined, its assets, proposed playbooks")
-def get_incident(request: Request, incident_id: Annotated[int, _ID],
+def get_incident(request: Request, incident_id: RowId,
                  _p: Annotated[Principal, require(Permission.INCIDENTS_READ)]
                  ) -> IncidentDetailOut:
     return incident_detail(_store(request), incident_id)
@@ -231,7 +231,7 @@ def correlate_now(request: Request,
 
 @router.post("/incidents/{incident_id}/status", response_model=IncidentSummaryOut,
              responses=_CHANGE, summary="Close or reopen an incident")
-def set_incident_status(request: Request, incident_id: Annotated[int, _ID],
+def set_incident_status(request: Request, incident_id: RowId,
                         body: IncidentStatusBody,
                         principal: Annotated[Principal, require(Permission.INCIDENTS_WRITE)]
                         ) -> IncidentSummaryOut:
@@ -247,7 +247,7 @@ def set_incident_status(request: Request, incident_id: Annotated[int, _ID],
 
 @router.post("/incidents/{incident_id}/case", response_model=CaseOut, status_code=201,
              responses=_CHANGE, summary="Open the case working this incident")
-def open_case(request: Request, incident_id: Annotated[int, _ID],
+def open_case(request: Request, incident_id: RowId,
               principal: Annotated[Principal, require(Permission.INCIDENTS_WRITE)]) -> CaseOut:
     with _engine_errors():
         case = service.open_case_for(_store(request), incident_id, _who(principal))
@@ -256,7 +256,7 @@ def open_case(request: Request, incident_id: Annotated[int, _ID],
 
 @router.post("/incidents/{incident_id}/runs", response_model=RunOut, status_code=201,
              responses=_CHANGE, summary="Start a playbook on this incident")
-def start_run(request: Request, incident_id: Annotated[int, _ID], body: StartRunBody,
+def start_run(request: Request, incident_id: RowId, body: StartRunBody,
               principal: Annotated[Principal, require(Permission.PLAYBOOKS_RUN)]) -> RunOut:
     with _engine_errors():
         stored = service.start_run(_store(request), _settings(request), incident_id,

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from otshield.console.api.errors import ErrorResponse
 from otshield.console.api.pagination import Page, PageParams, page_params
+from otshield.console.api.params import RowId
 from otshield.console.auth import service, sessions
 from otshield.console.auth.deps import (
     Principal,
@@ -212,7 +213,7 @@ def users_create(body: UserCreateIn, request: Request,
 
 @router.get("/users/{user_id}", tags=["users"], summary="One account",
             dependencies=[require(Permission.USERS_READ)])
-def users_get(user_id: int, request: Request) -> UserOut:
+def users_get(user_id: RowId, request: Request) -> UserOut:
     with _store(request).session(write=False) as db:
         user = service.find_user(db, user_id)
         if user is None:
@@ -221,7 +222,7 @@ def users_get(user_id: int, request: Request) -> UserOut:
 
 
 @router.patch("/users/{user_id}", tags=["users"], summary="Change role, state or details")
-def users_update(user_id: int, body: UserUpdateIn, request: Request,
+def users_update(user_id: RowId, body: UserUpdateIn, request: Request,
                  principal: Annotated[Principal, require(Permission.USERS_WRITE)]) -> UserOut:
     """Disabling ends the user's sessions; the last enabled administrator cannot be demoted
     or disabled (409)."""
@@ -233,14 +234,14 @@ def users_update(user_id: int, body: UserUpdateIn, request: Request,
 
 @router.post("/users/{user_id}/reset-mfa", tags=["users"],
              summary="Remove the second factor (lost phone)")
-def users_reset_mfa(user_id: int, request: Request,
+def users_reset_mfa(user_id: RowId, request: Request,
                     principal: Annotated[Principal, require(Permission.USERS_WRITE)]) -> UserOut:
     with _answers():
         return service.reset_mfa(_store(request), principal.actor, user_id)
 
 
 @router.post("/users/{user_id}/unlock", tags=["users"], summary="Lift a sign-in lockout")
-def users_unlock(user_id: int, request: Request,
+def users_unlock(user_id: RowId, request: Request,
                  principal: Annotated[Principal, require(Permission.USERS_WRITE)]) -> UserOut:
     with _answers():
         return service.unlock_user(_store(request), principal.actor, user_id)
@@ -248,7 +249,7 @@ def users_unlock(user_id: int, request: Request,
 
 @router.post("/users/{user_id}/reset-password", tags=["users"],
              summary="Give the user a new one-time password")
-def users_reset_password(user_id: int, request: Request,
+def users_reset_password(user_id: RowId, request: Request,
                          principal: Annotated[Principal, require(Permission.USERS_WRITE)]
                          ) -> UserPasswordResetOut:
     with _answers():
@@ -282,7 +283,7 @@ def tokens_create(body: TokenCreateIn, request: Request,
 
 
 @router.delete("/tokens/{token_id}", tags=["tokens"], summary="Revoke one of one's tokens")
-def tokens_revoke(token_id: int, request: Request,
+def tokens_revoke(token_id: RowId, request: Request,
                   principal: Annotated[Principal, require(Permission.TOKENS_OWN)]) -> TokenOut:
     with _answers():
         return service.revoke_token(_store(request), principal.actor, principal.user_id,

@@ -26,6 +26,7 @@ from starlette.formparsers import MultiPartException
 
 from otshield.console.api.errors import ApiError
 from otshield.console.api.pagination import PageParams, page_params
+from otshield.console.api.params import RowId
 from otshield.console.api.respond import MAX_PLAYBOOK_BYTES, incident_detail
 from otshield.console.api.respond_schemas import case_out, playbook_detail, playbook_out, run_out
 from otshield.console.auth.deps import Principal, require
@@ -115,14 +116,14 @@ def _incident_page(request: Request, principal: Principal, incident_id: int,
 
 
 @router.get("/incidents/{incident_id}")
-def incident_page(request: Request, incident_id: int,
+def incident_page(request: Request, incident_id: RowId,
                   principal: Annotated[Principal, require(Permission.INCIDENTS_READ)]
                   ) -> Response:
     return _incident_page(request, principal, incident_id)
 
 
 @router.post("/incidents/{incident_id}/case")
-def incident_open_case(request: Request, incident_id: int,
+def incident_open_case(request: Request, incident_id: RowId,
                        principal: Annotated[Principal, require(Permission.INCIDENTS_WRITE)]
                        ) -> Response:
     try:
@@ -135,7 +136,7 @@ def incident_open_case(request: Request, incident_id: int,
 
 
 @router.post("/incidents/{incident_id}/runs")
-def incident_start_run(request: Request, incident_id: int,
+def incident_start_run(request: Request, incident_id: RowId,
                        principal: Annotated[Principal, require(Permission.PLAYBOOKS_RUN)],
                        playbook_id: Annotated[str, Form(max_length=128)] = "") -> Response:
     try:
@@ -149,7 +150,7 @@ def incident_start_run(request: Request, incident_id: int,
 
 
 @router.post("/incidents/{incident_id}/status")
-def incident_status(request: Request, incident_id: int,
+def incident_status(request: Request, incident_id: RowId,
                     principal: Annotated[Principal, require(Permission.INCIDENTS_WRITE)],
                     status: Annotated[str, Form(max_length=16)] = "",
                     reason: Annotated[str, Form(max_length=_TEXT)] = "") -> Response:

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
+from otshield.console.api.params import RowId
 from otshield.console.auth import service
 from otshield.console.auth.deps import Principal, require
 from otshield.console.auth.service import AuthError
@@ -81,7 +82,7 @@ def token_create(request: Request, principal: Annotated[Principal, require(Permi
 
 @router.post("/account/tokens/{token_id}/revoke")
 def token_revoke(request: Request, principal: Annotated[Principal, require(Permission.TOKENS_OWN)],
-                 token_id: int) -> Response:
+                 token_id: RowId) -> Response:
     try:
         service.revoke_token(request.app.state.store, principal.actor, principal.user_id,
                              token_id)

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from otshield.console.api.pagination import PageParams, page_params
+from otshield.console.api.params import RowId
 from otshield.console.auth import service
 from otshield.console.auth.deps import Principal, require
 from otshield.console.auth.schemas import UserOut
@@ -102,7 +103,7 @@ def users_add(request: Request, principal: Annotated[Principal, require(Permissi
 
 @router.post("/admin/users/{user_id}/role")
 def users_role(request: Request, principal: Annotated[Principal, require(Permission.USERS_WRITE)],
-               user_id: int, role: Annotated[str, Form(max_length=32)] = "") -> Response:
+               user_id: RowId, role: Annotated[str, Form(max_length=32)] = "") -> Response:
     try:
         wanted = Role(role)
         service.update_user(request.app.state.store, principal.actor, user_id, role=wanted)
@@ -115,7 +116,7 @@ def users_role(request: Request, principal: Annotated[Principal, require(Permiss
 
 @router.post("/admin/users/{user_id}/{action}")
 def users_action(request: Request,
-                 principal: Annotated[Principal, require(Permission.USERS_WRITE)], user_id: int,
+                 principal: Annotated[Principal, require(Permission.USERS_WRITE)], user_id: RowId,
                  action: str) -> Response:
     store = request.app.state.store
     actor = principal.actor

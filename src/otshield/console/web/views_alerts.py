@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from otshield.console.api.cached import cached_value
 from otshield.console.api.pagination import PageParams, page_params
+from otshield.console.api.params import MAX_ROW_ID, RowId
 from otshield.console.auth.deps import Principal, require
 from otshield.console.auth.service import list_users, write_audit
 from otshield.console.permissions import Permission, Role, allowed
@@ -138,7 +139,9 @@ def alerts_page(request: Request, principal: Annotated[Principal, require(Permis
         status = "open"
     if severity not in SEVERITIES:
         severity = ""
-    incident = incident.strip() if incident.strip().isdigit() else ""
+    # an incident row id, or no such filter (text or a number beyond the store's integers)
+    incident = incident.strip() if incident.strip().isdigit() and int(incident) <= MAX_ROW_ID \
+        else ""
     flt = repo.AlertFilter(
         status=_status_filter(status), min_severity=severity, technique=technique.strip(),
         zone=zone, category=(category,) if category else (), asset=asset,
@@ -229,7 +232,7 @@ def _not_found(request: Request, principal: Principal, alert_id: int) -> Respons
 
 @router.get("/alerts/{alert_id}")
 def alert_page(request: Request, principal: Annotated[Principal, require(Permission.ALERTS_READ)],
-               alert_id: int) -> Response:
+               alert_id: RowId) -> Response:
     try:
         detail, triage = _load(request, alert_id)
     except NotFound:
@@ -295,7 +298,7 @@ _Reason = Annotated[str, Form(max_length=repo.MAX_NOTE)]
 @router.post("/alerts/{alert_id}/acknowledge")
 def alert_acknowledge(request: Request,
                       principal: Annotated[Principal, require(Permission.ALERTS_TRIAGE)],
-                      alert_id: int) -> Response:
+                      alert_id: RowId) -> Response:
     return _act(request, principal, alert_id,
                 lambda db: repo.acknowledge(db, alert_id, principal.username),
                 "Acknowledged.")
@@ -303,8 +306,8 @@ def alert_acknowledge(request: Request,
 
 @router.post("/alerts/{alert_id}/assign")
 def alert_assign(request: Request,
-                 principal: Annotated[Principal, require(Permission.ALERTS_TRIAGE)], alert_id: int,
-                 assignee: Annotated[str, Form(max_length=128)] = "") -> Response:
+                 principal: Annotated[Principal, require(Permission.ALERTS_TRIAGE)],
+                 alert_id: RowId, assignee: Annotated[str, Form(max_length=128)] = "") -> Response:
     who = assignee.strip()
     return _act(request, principal, alert_id,
                 lambda db: repo.assign(db, alert_id, who, principal.username),
@@ -313,7 +316,7 @@ def alert_assign(request: Request,
 
 @router.post("/alerts/{alert_id}/close")
 def alert_close(request: Request,
-                principal: Annotated[Principal, require(Permission.ALERTS_TRIAGE)], alert_id: int,
+                principal: Annotated[Principal, require(Permission.ALERTS_TRIAGE)], alert_id: RowId,
                 reason: _Reason = "",
                 reason_kind: Annotated[str, Form(max_length=32)] = "") -> Response:
     text = reason.strip()
@@ -326,7 +329,7 @@ def alert_close(request: Request,
 @router.post("/alerts/{alert_id}/suppress")
 def alert_suppress(request: Request,
                    principal: Annotated[Principal, require(Permission.ALERTS_TRIAGE)],
-                   alert_id: int, reason: _Reason = "",
+                   alert_id: RowId, reason: _Reason = "",
                    scope: Annotated[str, Form(max_length=16)] = "pair",
                    hours: Annotated[int, Form(ge=0, le=24 * 366)] = 168) -> Response:
     match_src, match_dst = _SUPPRESS_SCOPES.get(scope, (True, True))
@@ -343,7 +346,7 @@ def alert_suppress(request: Request,
 @router.post("/alerts/{alert_id}/reopen")
 def alert_reopen(request: Request,
                  principal: Annotated[Principal, require(Permission.ALERTS_TRIAGE)],
-                 alert_id: int) -> Response:
+                 alert_id: RowId) -> Response:
     return _act(request, principal, alert_id,
                 lambda db: repo.reopen(db, alert_id, principal.username), "Reopened.")
 
@@ -351,7 +354,7 @@ def alert_reopen(request: Request,
 @router.post("/alerts/{alert_id}/unsuppress")
 def alert_unsuppress(request: Request,
                      principal: Annotated[Principal, require(Permission.ALERTS_TRIAGE)],
-                     alert_id: int) -> Response:
+                     alert_id: RowId) -> Response:
     def change(db: Session) -> Change:
         suppression = repo.get_alert(db, alert_id).summary.suppression_id
         if suppression is None:
@@ -363,7 +366,7 @@ def alert_unsuppress(request: Request,
 
 @router.post("/alerts/{alert_id}/notes")
 def alert_note(request: Request,
-               principal: Annotated[Principal, require(Permission.ALERTS_TRIAGE)], alert_id: int,
+               principal: Annotated[Principal, require(Permission.ALERTS_TRIAGE)], alert_id: RowId,
                text: Annotated[str, Form(max_length=repo.MAX_NOTE)] = "") -> Response:
     return _act(request, principal, alert_id,
                 lambda db: repo.add_note(db, alert_id, text, principal.username), "Note added.")

@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Request, Response
 
 from otshield.console.api.captures import DEFAULT_MAX_UPLOAD
+from otshield.console.api.params import RowId
 from otshield.console.auth.deps import Principal, require
 from otshield.console.permissions import Permission
 from otshield.console.web.render import render
@@ -71,7 +72,7 @@ def upload_page(request: Request,
 
 @router.get("/upload/jobs/{job_id}")
 def job_panel(request: Request, principal: Annotated[Principal, require(Permission.CAPTURES_READ)],
-              job_id: int) -> Response:
+              job_id: RowId) -> Response:
     try:
         with request.app.state.store.session(write=False) as db:
             job = repo.get_job(db, job_id)

@@ -153,7 +153,7 @@ def load_rules(paths: Sequence[Path] = (), *, builtin: bool = True,
             errors.append(str(exc))
     table = attack if attack is not None else load_attack_table()
     # the event classes known decide which datasets and fields exist (plugins add some)
-    classes = tuple(sorted((tag, id(cls)) for tag, cls in dataset_classes().items()))
+    classes = tuple(sorted(dataset_classes().items(), key=lambda item: item[0]))
     key = (tuple((str(p), hashlib.sha256(t.encode()).hexdigest(), b) for p, t, b in texts),
            tuple(errors), strict, id(table), classes)
     with _kept_lock:
