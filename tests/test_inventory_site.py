@@ -82,6 +82,9 @@ def test_site_zones_levels_and_overrides(demo: Path, tmp_path: Path,
     ("zones:\n  - name: A\n  - name: A\n", "defined twice"),
     ("zones:\n  - name: A\n    vlans: [5000]\n", "VLAN ids"),
     ("zones: 3\n", "Expected `array`"),
+    # a key written twice: PyYAML kept the last one, and the first zones were silently lost
+    ("zones:\n  - name: A\nassets: []\nzones:\n  - name: B\n", "site.yaml:4:1: invalid YAML: "
+     "duplicate key 'zones'"),
 ])
 def test_bad_site_files_are_clear_errors(text: str, message: str) -> None:
     with pytest.raises(ConfigError) as exc:

@@ -34,9 +34,9 @@ from typing import Any
 
 import msgspec
 import netaddr
-import yaml
 
 from otshield.errors import ConfigError
+from otshield.yamlsource import load_yaml, read_text
 
 __all__ = ["JUMP_HOST_ROLE", "LoadedSite", "Site", "SiteZone", "load_site", "parse_site"]
 
@@ -69,14 +69,7 @@ LoadedSite = tuple[Site, list[tuple[netaddr.IPNetwork, SiteZone]]]
 
 def parse_site(text: str, origin: str = "<site>") -> LoadedSite:
     """Parse and check a site file; returns it with its subnets parsed, most specific first."""
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{origin}:{mark.line + 1}:{mark.column + 1}" if mark else origin
-        raise ConfigError(f"{where}: invalid YAML: {exc.problem}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{origin}: invalid YAML: {exc}") from None
+    raw = load_yaml(text, origin)  # a key written twice is an error, not a lost zone
     if raw is None:
         raw = {}
     try:
@@ -136,10 +129,4 @@ def _with_jump_hosts(site: Site, origin: str) -> Site:
 
 
 def load_site(path: Path) -> LoadedSite:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the site file: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: the site file is not UTF-8 text") from None
-    return parse_site(text, str(path))
+    return parse_site(read_text(path, "site file"), str(path))

@@ -35,7 +35,7 @@ from otshield.errors import ConfigError
 from otshield.flows import TRANSPORTS
 from otshield.inventory.site import parse_site
 from otshield.policy.model import FUNCTION_CLASSES, Conduit, Finding, Policy
-from otshield.yamlsource import LocatedDict, LocatedList, line_of, load_yaml
+from otshield.yamlsource import LocatedDict, LocatedList, line_of, load_yaml, read_text
 
 __all__ = ["known_protocols", "layer2_protocols", "lint_policy", "lint_text", "load_policy",
            "parse_policy"]
@@ -449,16 +449,7 @@ def lint_text(text: str, origin: str) -> list[Finding]:
 
 def lint_policy(path: Path) -> list[Finding]:
     """Every error and warning of the policy file at ``path`` (unreadable: ConfigError)."""
-    return lint_text(_read(path), str(path))
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the policy: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: the policy is not UTF-8 text") from None
+    return lint_text(read_text(path, "policy"), str(path))
 
 
 def parse_policy(text: str, origin: str = "<policy>") -> Policy:
@@ -478,4 +469,4 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
 
 def load_policy(path: Path) -> Policy:
     """Read and check the policy (site) file at ``path``."""
-    return parse_policy(_read(path), str(path))
+    return parse_policy(read_text(path, "policy"), str(path))
