@@ -11,11 +11,10 @@ from typing import Annotated
 
 from fastapi import Path
 
-__all__ = ["MAX_ROW_ID", "ROW_ID", "RowId"]
+__all__ = ["MAX_ROW_ID", "RowId"]
 
 MAX_ROW_ID = 2**31 - 1
 """The largest row id a store holds (PostgreSQL ``integer``)."""
 
-ROW_ID = Path(ge=1, le=MAX_ROW_ID)
-RowId = Annotated[int, ROW_ID]
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 """A path parameter naming a stored row (alert, incident, capture job, user, token)."""

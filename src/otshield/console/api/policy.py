@@ -30,10 +30,10 @@ from otshield.console.api.schemas import AlertSummaryOut
 from otshield.console.auth.deps import Principal, audit_in, require
 from otshield.console.permissions import Permission
 from otshield.console.settings import ConsoleSettings
-from otshield.errors import ConfigError
 from otshield.policy import Finding, lint_text, parse_policy
 from otshield.store import Store, documents
 from otshield.store.models import AssetRow
+from otshield.yamlsource import read_text
 
 __all__ = ["MAX_POLICY_BYTES", "PolicyDocument", "current_policy", "current_site_file",
            "policy_document", "router"]
@@ -134,10 +134,7 @@ def current_policy(store: Store, settings: ConsoleSettings
     if row is not None:
         return row.version, row.name, row.content or "", row
     if settings.site_file is not None:
-        try:
-            text = settings.site_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{settings.site_file}: cannot read the site file: {exc}") from None
+        text = read_text(settings.site_file, "site file")
         return 0, settings.site_file.name, text, None
     return -1, "", "", None
 
