@@ -23,8 +23,16 @@ follow each other and so share the load). Then a cProfile of the ``full`` run on
 capture and of the corpus capture with the lowest ratio shows where the detection time goes
 (the detectors' own functions).
 
+With ``--instructions`` the same three configurations also run under valgrind's cachegrind,
+each in a process of its own (the capture analysed once to warm up, then once more: the
+difference of two processes, one stopping after the warm-up, is one analysis). Instruction
+counts do not depend on what else the machine runs, so this ratio is repeatable to a tenth of a
+percent where CPU times on a shared machine move by a third; the estimated cycles add the
+simulated cache misses (KCachegrind's estimate: 10 cycles a first-level miss, 100 a last-level
+one). It takes some minutes (valgrind runs Python about 50 times slower).
+
     .venv/bin/python benchmarks/analyze_throughput.py [--packets 100000] [--repeat 5]
-        [--no-corpus] [--no-profile]
+        [--no-corpus] [--no-profile] [--instructions]
 """
 
 from __future__ import annotations
@@ -33,13 +41,20 @@ import argparse
 import cProfile
 import gc
 import importlib
+import json
+import os
 import pstats
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import msgspec
 
 from otshield.capture import open_capture
 from otshield.demo import write_demo_capture
@@ -197,6 +212,76 @@ def measure(name: str, path: Path, repeat: int, tmp: Path, site: Path | None
             "paired": statistics.median(paired)}
 
 
+CONFIGS = ("decode", "rules", "full")
+
+
+def run_once(mode: str, path: Path, options: AnalyzeOptions, count: int) -> None:
+    """The child of ``--instructions``: one warm-up analysis, then ``count`` more."""
+    for _ in range(1 + count):
+        if mode == "decode":
+            decode_only(path)
+        else:
+            run_analysis([path], options)
+
+
+def _cachegrind(mode: str, path: Path, options: AnalyzeOptions, count: int, out: Path
+                ) -> dict[str, int]:
+    """Counts of one child process under cachegrind (its ``summary:`` line, by event name)."""
+    child = json.dumps({"mode": mode, "capture": str(path), "count": count,
+                        "options": msgspec.to_builtins(options)})
+    cmd = ["valgrind", "--tool=cachegrind", "--cache-sim=yes",
+           f"--cachegrind-out-file={out}", sys.executable, __file__, "--child", child]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"cachegrind run failed ({mode}, {path.name}):\n"
+                           f"{done.stderr[-2000:]}")
+    events: list[str] = []
+    for line in out.read_text(encoding="utf-8").splitlines():
+        if line.startswith("events:"):
+            events = line.split()[1:]
+        elif line.startswith("summary:"):
+            return dict(zip(events, map(int, line.split()[1:]), strict=True))
+    raise RuntimeError(f"no summary in {out}")
+
+
+def instructions(path: Path, options: dict[str, AnalyzeOptions], tmp: Path
+                 ) -> dict[str, tuple[int, float]]:
+    """Per configuration: instructions and estimated cycles of one analysis of ``path``."""
+    jobs = [(mode, count) for mode in CONFIGS for count in (0, 1)]
+
+    def one(job: tuple[str, int]) -> dict[str, int]:
+        mode, count = job
+        return _cachegrind(mode, path, options[mode], count,
+                           tmp / f"cachegrind.{path.stem}.{mode}.{count}")
+
+    with ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1))) as pool:
+        found = dict(zip(jobs, pool.map(one, jobs), strict=True))
+    out = {}
+    for mode in CONFIGS:
+        one_run = {k: found[(mode, 1)][k] - found[(mode, 0)][k] for k in found[(mode, 1)]}
+        l1 = one_run["I1mr"] + one_run["D1mr"] + one_run["D1mw"]
+        ll = one_run["ILmr"] + one_run["DLmr"] + one_run["DLmw"]
+        out[mode] = (one_run["Ir"], one_run["Ir"] + 10.0 * l1 + 100.0 * ll)
+    return out
+
+
+def print_instructions(rows: list[tuple[str, int, dict[str, tuple[int, float]]]]) -> None:
+    print("\ninstructions per analysis under cachegrind (repeatable; ratio = decode / config, "
+          f"target {TARGET:.0%})")
+    head = (f"{'capture':34} {'packets':>7} {'decode Ir/pkt':>13} {'rules':>6} {'est.cyc':>7} "
+            f"{'full':>6} {'est.cyc':>7}")
+    print(head)
+    print("-" * len(head))
+    for name, packets, counts in rows:
+        dec_ir, dec_cyc = counts["decode"]
+        cells = []
+        for mode in ("rules", "full"):
+            ir, cyc = counts[mode]
+            cells.append(f"{dec_ir / ir:>6.1%} {dec_cyc / cyc:>7.1%}")
+        print(f"{name[-34:]:34} {packets:>7,} {dec_ir / max(packets, 1):>13,.0f} "
+              + " ".join(cells))
+
+
 def profile(path: Path, tmp: Path, site: Path | None, top: int) -> None:
     """cProfile of the full analysis: the detection functions by own time, and each
     detector's share (cumulative time of its observe)."""
@@ -236,7 +321,17 @@ def main() -> int:
     ap.add_argument("--no-corpus", action="store_true")
     ap.add_argument("--no-profile", action="store_true")
     ap.add_argument("--top", type=int, default=20, help="profile entries shown")
+    ap.add_argument("--instructions", action="store_true",
+                    help="also count instructions under valgrind's cachegrind (slow, repeatable)")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child:
+        job = json.loads(args.child)
+        run_once(job["mode"], Path(job["capture"]),
+                 msgspec.convert(job["options"], AnalyzeOptions), int(job["count"]))
+        return 0
+    if args.instructions and shutil.which("valgrind") is None:
+        ap.error("--instructions needs valgrind (apt-get install valgrind)")
     if args.repeat < 1 or args.packets < 1:
         ap.error("--repeat and --packets must be positive")
     try:
@@ -260,9 +355,17 @@ def main() -> int:
             targets += [(rel, CORPUS / rel, None) for rel in CORPUS_FILES
                         if (CORPUS / rel).is_file()]
         results = []
+        counted: list[tuple[str, int, dict[str, tuple[int, float]]]] = []
         for name, path, site_file in targets:
             print(f"measuring {name} ...", file=sys.stderr, flush=True)
             results.append(measure(name, path, args.repeat, tmp, site_file))
+            if args.instructions:
+                print(f"counting instructions of {name} (minutes) ...", file=sys.stderr,
+                      flush=True)
+                full, _notes = full_options(path, tmp, site_file)
+                counted.append((name, int(results[-1]["packets"]), instructions(
+                    path, {"decode": AnalyzeOptions(), "rules": AnalyzeOptions(),
+                           "full": full}, tmp)))
         print(f"\nanalyze throughput, CPU time, best of {args.repeat} "
               f"(target: full >= {TARGET:.0%} of decode)")
         print(f"{len(pack)} built-in rules, loaded once in {load_seconds:.2f} s CPU "
@@ -297,6 +400,8 @@ def main() -> int:
         print("paired: full/decode ratio of each repetition (its decode and full runs back to "
               "back, so under the\nsame load), median over the repetitions: steadier than "
               "the ratio of two best times on a busy machine")
+        if counted:
+            print_instructions(counted)
         if not args.no_profile:
             profile(demo, tmp, site, args.top)
             worst_corpus = min((r for r in results[1:]), default=None,
