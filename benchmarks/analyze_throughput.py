@@ -280,6 +280,9 @@ def print_instructions(rows: list[tuple[str, int, dict[str, tuple[int, float]]]]
             cells.append(f"{dec_ir / ir:>6.1%} {dec_cyc / cyc:>7.1%}")
         print(f"{name[-34:]:34} {packets:>7,} {dec_ir / max(packets, 1):>13,.0f} "
               + " ".join(cells))
+    for mode in ("rules", "full"):
+        low = min(counts["decode"][0] / counts[mode][0] for _n, _p, counts in rows)
+        print(f"lowest {mode}/decode instruction ratio: {low:.1%} (target {TARGET:.0%})")
 
 
 def profile(path: Path, tmp: Path, site: Path | None, top: int) -> None:
