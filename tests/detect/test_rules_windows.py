@@ -37,11 +37,13 @@ def _state(win: ThresholdWindows) -> list[tuple[Any, ...]]:
 @pytest.mark.parametrize("distinct", [False, True])
 @pytest.mark.parametrize("seed", [1, 2, 3])
 @pytest.mark.parametrize("max_keys", [3, 100])
-def test_adder_matches_add(distinct: bool, seed: int, max_keys: int) -> None:
+@pytest.mark.parametrize(("window", "count"), [(60.0, 4), (1.0, 2)])  # 1 s: evidence
+def test_adder_matches_add(distinct: bool, seed: int, max_keys: int, window: float,
+                           count: int) -> None:  # expires on most events
     evicted_a: list[int] = []
     evicted_b: list[int] = []
-    a = ThresholdWindows(60.0, 4, distinct, max_keys, on_evict=evicted_a.append)
-    b = ThresholdWindows(60.0, 4, distinct, max_keys, on_evict=evicted_b.append)
+    a = ThresholdWindows(window, count, distinct, max_keys, on_evict=evicted_a.append)
+    b = ThresholdWindows(window, count, distinct, max_keys, on_evict=evicted_b.append)
     fast = b.adder()
     fired = 0
     for key, ts, event, value in _stream(seed):
