@@ -26,7 +26,7 @@ capture and of the corpus capture with the lowest ratio shows where the detectio
 With ``--instructions`` the same three configurations also run under valgrind's cachegrind,
 each in a process of its own (the capture analysed once to warm up, then once more: the
 difference of two processes, one stopping after the warm-up, is one analysis). Instruction
-counts do not depend on what else the machine runs, so this ratio is repeatable to a tenth of a
+counts do not depend on what else the machine runs, so this ratio repeats within two tenths of a
 percent where CPU times on a shared machine move by a third; the estimated cycles add the
 simulated cache misses (KCachegrind's estimate: 10 cycles a first-level miss, 100 a last-level
 one). It takes some minutes (valgrind runs Python about 50 times slower).
