@@ -175,11 +175,10 @@ def empty_capture(path: Path) -> Path:
     return path
 
 
-def measure(name: str, path: Path, repeat: int, tmp: Path, site: Path | None
-            ) -> dict[str, float | int | str]:
+def measure(name: str, path: Path, repeat: int, tmp: Path, opts_full: AnalyzeOptions,
+            notes: str) -> dict[str, float | int | str]:
     """Best CPU seconds per configuration, and the fixed start-up of each analysis (loading
     rules, ATT&CK table, site, baseline: measured on an empty capture)."""
-    opts_full, notes = full_options(path, tmp, site)
     empty = empty_capture(tmp / "empty.pcap")
     runs: dict[str, Callable[[], tuple[int, float]]] = {
         "decode": lambda: decode_only(path),
@@ -361,14 +360,18 @@ def main() -> int:
         counted: list[tuple[str, int, dict[str, tuple[int, float]]]] = []
         for name, path, site_file in targets:
             print(f"measuring {name} ...", file=sys.stderr, flush=True)
-            results.append(measure(name, path, args.repeat, tmp, site_file))
+            full, notes = full_options(path, tmp, site_file)
+            results.append(measure(name, path, args.repeat, tmp, full, notes))
             if args.instructions:
                 print(f"counting instructions of {name} (minutes) ...", file=sys.stderr,
                       flush=True)
-                full, _notes = full_options(path, tmp, site_file)
-                counted.append((name, int(results[-1]["packets"]), instructions(
-                    path, {"decode": AnalyzeOptions(), "rules": AnalyzeOptions(),
-                           "full": full}, tmp)))
+                try:
+                    counts = instructions(path, {"decode": AnalyzeOptions(),
+                                                 "rules": AnalyzeOptions(), "full": full}, tmp)
+                except RuntimeError as exc:
+                    print(f"error: {exc}", file=sys.stderr)
+                    return 2
+                counted.append((name, int(results[-1]["packets"]), counts))
         print(f"\nanalyze throughput, CPU time, best of {args.repeat} "
               f"(target: full >= {TARGET:.0%} of decode)")
         print(f"{len(pack)} built-in rules, loaded once in {load_seconds:.2f} s CPU "

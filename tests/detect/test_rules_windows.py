@@ -37,9 +37,10 @@ def _state(win: ThresholdWindows) -> list[tuple[Any, ...]]:
 @pytest.mark.parametrize("distinct", [False, True])
 @pytest.mark.parametrize("seed", [1, 2, 3])
 @pytest.mark.parametrize("max_keys", [3, 100])
-@pytest.mark.parametrize(("window", "count"), [(60.0, 4), (1.0, 2)])  # 1 s: evidence
+# a one-second window: the evidence expires on most events (the in-place path of the adder)
+@pytest.mark.parametrize(("window", "count"), [(60.0, 4), (1.0, 2)])
 def test_adder_matches_add(distinct: bool, seed: int, max_keys: int, window: float,
-                           count: int) -> None:  # expires on most events
+                           count: int) -> None:
     evicted_a: list[int] = []
     evicted_b: list[int] = []
     a = ThresholdWindows(window, count, distinct, max_keys, on_evict=evicted_a.append)

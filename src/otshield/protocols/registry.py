@@ -115,7 +115,7 @@ def load_registry(plugins: bool = True) -> Registry:
 def _plugin_entry_points() -> tuple[EntryPoint, ...]:
     """The ``otshield.protocols`` entry points, found once per process: finding them reads
     the metadata of every installed distribution (about 10 ms with a hundred of them), and an
-    analysis builds three registries (engine, inventory, zone policy). A decoder installed
+    analysis asks twice (the engine and the zones policy). A decoder installed
     while a process runs is seen after :func:`rescan_plugins` or a restart, as for any
     Python package."""
     return tuple(entry_points(group="otshield.protocols"))

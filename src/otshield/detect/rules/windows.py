@@ -163,7 +163,8 @@ class ThresholdWindows:
                 evidence.append((ts, event))
             if by_value:
                 seen = win.values
-                if isinstance(value, _MANY) or seen is None:
+                assert seen is not None  # a distinct window always has its values
+                if isinstance(value, _MANY):
                     distinct = _seen_in_window(seen, value, ts, start, count)
                 else:  # one value (nearly always): _seen_in_window's steps, without a call
                     if value is not None and value != "":
